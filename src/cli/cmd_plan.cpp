@@ -1,0 +1,105 @@
+#include <sys/sysmacros.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "config.hpp"
+#include "host_discovery.hpp"
+#include "lxc_container.hpp"
+#include "plan_file.hpp"
+#include "policy.hpp"
+
+namespace phx::cli {
+namespace {
+
+const char* node_state(const HostRoot& root, const PlannedNode& n) {
+  NodeState st = stat_node(root.path(n.host_path));
+  if (st.kind == NodeState::Kind::Missing) return "missing (pre-start creates it)";
+  if (st.kind != NodeState::Kind::CharDevice) return "not a device node (pre-start replaces it)";
+  if (st.rdev != makedev(static_cast<unsigned>(n.major), static_cast<unsigned>(n.minor))) {
+    return "stale (pre-start repairs it)";
+  }
+  return "present";
+}
+
+}  // namespace
+
+int cmd_plan(const CommonOptions& common, const PlanOptions& opts) {
+  const HostRoot root = common.host_root.empty() ? HostRoot::from_env() : HostRoot(common.host_root);
+  auto cfg = load_host_config(config_path());
+  if (!cfg) std::cerr << "warning: " << cfg.error().message() << "; using the built-in defaults\n";
+  const HostConfig config = cfg ? *cfg : HostConfig{};
+
+  ContainerPolicy policy = parse_policy("", config);
+  std::string lxcpath = opts.lxcpath.empty() ? lxc_default_path() : opts.lxcpath;
+  if (!opts.name.empty()) {
+    auto c = LxcContainer::load(opts.name, lxcpath);
+    if (!c) {
+      std::cerr << "error: " << c.error().message() << "\n";
+      return kFailure;
+    }
+    auto env = c->config_item("lxc.environment");
+    if (!env) {
+      std::cerr << "error: " << env.error().message() << "\n";
+      return kFailure;
+    }
+    policy = parse_policy(*env, config);
+    for (const auto& w : policy.warnings) std::cerr << "warning: " << w << "\n";
+  }
+  if (opts.devices_given) policy.visible_devices = opts.devices;
+  if (opts.capabilities_given) policy.capabilities = opts.capabilities;
+  if (opts.name.empty() && !opts.devices_given) policy.visible_devices = "all";
+
+  HostSnapshot host = discover_host(root);
+  auto plan = make_plan(host, policy.plan_request());
+  if (!plan) {
+    if (common.json) {
+      std::cout << nlohmann::json{{"ok", false}, {"error", plan.error().message()}}.dump(2) << "\n";
+    } else {
+      std::cerr << "error: " << plan.error().message() << "\n";
+    }
+    return kProblems;
+  }
+  PlanFile pf;
+  pf.container = opts.name;
+  pf.lxcpath = opts.name.empty() ? "" : lxcpath;
+  pf.host_root = root.root();
+  pf.required = policy.required;
+  pf.plan = *plan;
+  if (common.json) {
+    auto j = nlohmann::json::parse(plan_to_json(pf));
+    nlohmann::json states = nlohmann::json::object();
+    for (const auto& n : plan->nodes) states[n.host_path] = node_state(root, n);
+    j["host_node_state"] = states;
+    std::cout << j.dump(2) << "\n";
+    return kOk;
+  }
+  if (!opts.name.empty()) std::cout << "container     " << opts.name << " (" << lxcpath << ")\n";
+  if (root.simulated()) std::cout << "host root     " << root.root() << " (simulated host)\n";
+  if (!plan->enabled) {
+    std::cout << "selection     NVIDIA_VISIBLE_DEVICES='" << policy.visible_devices
+              << "': GPU support off (unset, empty or void); the hooks do nothing\n";
+    return kOk;
+  }
+  std::cout << "driver        " << plan->driver_version << "\n"
+            << "selection     NVIDIA_VISIBLE_DEVICES=" << policy.visible_devices
+            << "  capabilities=" << plan->capabilities << (policy.required ? "  (required)" : "") << "\n"
+            << "GPUs          " << (plan->gpus.empty() ? "none (control nodes only)\n" : "\n");
+  if (!plan->gpus.empty()) std::cout << describe_gpus(plan->gpus) << "\n";
+  std::cout << "nodes\n";
+  for (const auto& n : plan->nodes) {
+    char line[256];
+    std::snprintf(line, sizeof line, "  %-34s c %d:%-4d %04o %u:%u  %s\n", n.container_path.c_str(), n.major, n.minor,
+                  static_cast<unsigned>(n.mode), n.uid, n.gid, node_state(root, n));
+    std::cout << line;
+  }
+  std::cout << "cgroup rules\n";
+  for (const auto& r : plan->rules) std::cout << "  " << r.str() << "\n";
+  for (const auto& w : plan->warnings) std::cout << "warning: " << w << "\n";
+  return kOk;
+}
+
+}  // namespace phx::cli

@@ -1,0 +1,33 @@
+// The phoenix-gpu subcommands. Each returns the process exit code.
+#pragma once
+
+#include <string>
+
+namespace phx::cli {
+
+// Documented in phoenix-gpu --help and phoenix-gpu(1).
+enum ExitCode : int {
+  kOk = 0,
+  kProblems = 1,  // doctor found a problem; plan could not be made; verify failed
+  kUsage = 2,     // bad command line
+  kFailure = 3,   // could not run: unreadable container config, missing state, no permission
+};
+
+struct CommonOptions {
+  std::string host_root;  // --host-root, else PHOENIX_GPU_HOST_ROOT, else /
+  bool json = false;
+};
+
+struct PlanOptions {
+  std::string name;
+  std::string lxcpath;
+  std::string devices;
+  std::string capabilities;
+  bool devices_given = false;
+  bool capabilities_given = false;
+};
+
+int cmd_plan(const CommonOptions& common, const PlanOptions& opts);
+int cmd_doctor(const CommonOptions& common);
+
+}  // namespace phx::cli

@@ -1,0 +1,62 @@
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "commands.hpp"
+#include "logging.hpp"
+
+int main(int argc, char** argv) {
+  using namespace phx::cli;
+  CLI::App app{
+      "phoenix-gpu: diagnose and plan NVIDIA GPU access for LXC containers.\n"
+      "The hooks in /usr/libexec/phoenix-gpu-hooks do the work at every container start;\n"
+      "this tool shows what they see and would do, without side effects.",
+      "phoenix-gpu"};
+  app.set_version_flag("--version", std::string("phoenix-gpu ") + PHX_VERSION);
+  app.require_subcommand(1);
+  app.footer(
+      "Exit codes: 0 ok; 1 problems found (doctor), no plan possible (plan); 2 bad usage;\n"
+      "3 could not run (unreadable container config, no permission).\n"
+      "Environment: PHOENIX_GPU_HOST_ROOT (same as --host-root), PHOENIX_GPU_CONFIG (config file,\n"
+      "default /etc/phoenix-gpu-hooks/config.toml). See phoenix-gpu(1) and phoenix-gpu-hooks(7).");
+
+  CommonOptions common;
+  auto add_common = [&](CLI::App* sub) {
+    sub->add_option("--host-root", common.host_root,
+                    "read /proc, /sys and /dev below DIR (a simulated host); default /")
+        ->type_name("DIR");
+    sub->add_flag("--json", common.json, "machine-readable output");
+  };
+
+  PlanOptions plan;
+  auto* plan_cmd = app.add_subcommand("plan", "show the devices and cgroup rules the hooks would give a container");
+  plan_cmd->add_option("name", plan.name, "container name (its lxc.environment gives the policy)");
+  plan_cmd->add_option("-P,--lxcpath", plan.lxcpath, "LXC path of the container (default: LXC's)");
+  plan_cmd->add_option("--devices", plan.devices, "GPU selection, NVIDIA_VISIBLE_DEVICES syntax (default: all)");
+  plan_cmd->add_option("--capabilities", plan.capabilities,
+                       "NVIDIA_DRIVER_CAPABILITIES syntax (default: utility,compute)");
+  add_common(plan_cmd);
+
+  auto* doctor_cmd = app.add_subcommand("doctor", "check the host: driver, GPUs, majors, nodes, modules, cgroups, LXC");
+  add_common(doctor_cmd);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kOk : kUsage;
+  }
+  plan.devices_given = plan_cmd->count("--devices") > 0;
+  plan.capabilities_given = plan_cmd->count("--capabilities") > 0;
+
+  phx::LogOptions lo;
+  lo.program = "phoenix-gpu";
+  lo.to_syslog = false;
+  lo.stderr_verbose = true;
+  lo.level = "warn";
+  phx::setup_logging(lo);
+
+  if (*plan_cmd) return cmd_plan(common, plan);
+  if (*doctor_cmd) return cmd_doctor(common);
+  return kUsage;
+}

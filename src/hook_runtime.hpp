@@ -1,0 +1,31 @@
+// What every hook does first: read its context and the host config, set up
+// logging, and bound its own run time (LXC has no hook timeout).
+#pragma once
+
+#include <string>
+
+#include "config.hpp"
+#include "error.hpp"
+#include "hook_context.hpp"
+#include "host_root.hpp"
+#include "state_dir.hpp"
+
+namespace phx {
+
+struct HookRuntime {
+  HookContext ctx;
+  HostConfig cfg;
+  HostRoot root;
+  StateDir state;
+};
+
+// Never fails: problems with the config are logged and the defaults used.
+// On a context error it logs and returns the error; the hook then exits 0
+// (a misconfigured hook line must not stop a container).
+Result<HookRuntime> start_hook(const std::string& type, int argc, char** argv);
+
+// After `budget`, write `message` to stderr and _exit(exit_code).
+void arm_deadline(Millis budget, int exit_code);
+void set_deadline_exit_code(int exit_code);
+
+}  // namespace phx

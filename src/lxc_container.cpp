@@ -1,0 +1,74 @@
+#include "lxc_container.hpp"
+
+#include <lxc/lxccontainer.h>
+
+#include <filesystem>
+#include <utility>
+
+#include "text.hpp"
+
+namespace phx {
+
+Result<LxcContainer> LxcContainer::load(const std::string& name, const std::string& lxcpath) {
+  struct lxc_container* c = lxc_container_new(name.c_str(), lxcpath.empty() ? nullptr : lxcpath.c_str());
+  if (c == nullptr) return Error{"lxc_container_new", lxcpath + "/" + name, 0, "liblxc could not load the container"};
+  LxcContainer out(c, name, lxcpath);
+  if (!c->is_defined(c)) {
+    return Error{"load config", lxcpath + "/" + name + "/config", ENOENT, "the container is not defined"};
+  }
+  return out;
+}
+
+LxcContainer::LxcContainer(LxcContainer&& other) noexcept
+    : c_(std::exchange(other.c_, nullptr)), name_(std::move(other.name_)), lxcpath_(std::move(other.lxcpath_)) {}
+
+LxcContainer& LxcContainer::operator=(LxcContainer&& other) noexcept {
+  if (this != &other) {
+    if (c_ != nullptr) lxc_container_put(c_);
+    c_ = std::exchange(other.c_, nullptr);
+    name_ = std::move(other.name_);
+    lxcpath_ = std::move(other.lxcpath_);
+  }
+  return *this;
+}
+
+LxcContainer::~LxcContainer() {
+  if (c_ != nullptr) lxc_container_put(c_);
+}
+
+Result<std::string> LxcContainer::config_item(const std::string& key) const {
+  int len = c_->get_config_item(c_, key.c_str(), nullptr, 0);
+  if (len < 0) return Error{"get_config_item", key, 0, "liblxc does not know this key"};
+  if (len == 0) return std::string();
+  std::string buf(static_cast<std::size_t>(len) + 1, '\0');
+  int got = c_->get_config_item(c_, key.c_str(), buf.data(), len + 1);
+  if (got < 0) return Error{"get_config_item", key, 0, "liblxc failed to return the value"};
+  buf.resize(static_cast<std::size_t>(std::min(got, len)));
+  return buf;
+}
+
+std::string lxc_version() { return ::lxc_get_version(); }
+
+std::string lxc_default_path() {
+  const char* p = ::lxc_get_global_config_item("lxc.lxcpath");
+  return p != nullptr ? p : "/var/lib/lxc";
+}
+
+std::string lxcpath_from_config_file(const std::string& config_file) {
+  return std::filesystem::path(config_file).parent_path().parent_path().string();
+}
+
+Result<unsigned> mapped_root_uid(const LxcContainer& c) {
+  auto maps = c.config_item("lxc.idmap");
+  if (!maps) return maps.error();
+  for (auto line : split_lines(*maps)) {
+    // "u 0 100000 65536"
+    auto f = split(trim(line), ' ');
+    if (f.size() == 4 && f[0] == "u" && f[1] == "0") {
+      if (auto host = parse_int(f[2]); host && *host >= 0 && *host < 0xffffffffLL) return static_cast<unsigned>(*host);
+    }
+  }
+  return 0u;
+}
+
+}  // namespace phx

@@ -1,0 +1,207 @@
+#include "plan_file.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "atomic_file.hpp"
+#include "text.hpp"
+
+namespace phx {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kFormat = "phoenix-gpu-plan";
+
+std::string mode_str(mode_t m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m));
+  return buf;
+}
+
+// Typed field access that turns every mismatch into one message.
+struct Reader {
+  const std::string& path;
+  std::string err;
+
+  template <typename T>
+  bool get(const json& obj, const char* key, T& out, const std::string& where) {
+    if (!err.empty()) return false;
+    auto it = obj.find(key);
+    if (it == obj.end()) {
+      err = where + ": missing field '" + key + "'";
+      return false;
+    }
+    try {
+      out = it->template get<T>();
+    } catch (const json::exception&) {
+      err = where + ": field '" + key + "' has the wrong type";
+      return false;
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+bool valid_dev_path(const std::string& p) {
+  if (!p.starts_with("/dev/") || p.size() > 256) return false;
+  auto parts = split(std::string_view(p).substr(5), '/');
+  if (parts.empty() || parts.size() > 3) return false;
+  for (const auto& c : parts) {
+    if (c.empty() || c == "." || c == "..") return false;
+    for (unsigned char ch : c)
+      if (ch < 0x21 || ch == 0x7f) return false;
+  }
+  return true;
+}
+
+std::string plan_to_json(const PlanFile& pf, bool pretty) {
+  json nodes = json::array();
+  for (const auto& n : pf.plan.nodes) {
+    nodes.push_back({{"host_path", n.host_path},
+                     {"container_path", n.container_path},
+                     {"type", "c"},
+                     {"major", n.major},
+                     {"minor", n.minor},
+                     {"mode", mode_str(n.mode)},
+                     {"uid", n.uid},
+                     {"gid", n.gid},
+                     {"role", n.role},
+                     {"gpu_uuid", n.gpu_uuid}});
+  }
+  json gpus = json::array();
+  for (const auto& g : pf.plan.gpus) {
+    gpus.push_back({{"index", g.index},
+                    {"uuid", g.uuid},
+                    {"bus_location", g.bus_location},
+                    {"device_minor", g.device_minor},
+                    {"model", g.model}});
+  }
+  json rules = json::array();
+  for (const auto& r : pf.plan.rules) rules.push_back(r.str());
+  json j = {{"format", kFormat},
+            {"version", kPlanFormatVersion},
+            {"container", pf.container},
+            {"lxcpath", pf.lxcpath},
+            {"host_root", pf.host_root},
+            {"required", pf.required},
+            {"created_unix_ms", pf.created_unix_ms},
+            {"enabled", pf.plan.enabled},
+            {"visible_devices", pf.plan.visible_devices},
+            {"capabilities", pf.plan.capabilities},
+            {"driver_version", pf.plan.driver_version},
+            {"gpus", gpus},
+            {"nodes", nodes},
+            {"cgroup_rules", rules},
+            {"warnings", pf.plan.warnings}};
+  return j.dump(pretty ? 2 : -1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Result<PlanFile> plan_from_json(const std::string& text, const std::string& path) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return parse_error(path, "not valid JSON (corrupt or truncated plan)");
+  if (!j.is_object()) return parse_error(path, "not a JSON object");
+  Reader r{path, {}};
+  std::string format;
+  int version = 0;
+  r.get(j, "format", format, "plan");
+  r.get(j, "version", version, "plan");
+  if (!r.err.empty()) return parse_error(path, r.err);
+  if (format != kFormat) return parse_error(path, "not a plan file (format '" + format + "')");
+  if (version != kPlanFormatVersion) {
+    return parse_error(path, "plan format version " + std::to_string(version) + ", this program reads version " +
+                                 std::to_string(kPlanFormatVersion) + "; restart the container to rewrite it");
+  }
+  PlanFile pf;
+  r.get(j, "container", pf.container, "plan");
+  r.get(j, "lxcpath", pf.lxcpath, "plan");
+  r.get(j, "host_root", pf.host_root, "plan");
+  r.get(j, "required", pf.required, "plan");
+  r.get(j, "created_unix_ms", pf.created_unix_ms, "plan");
+  r.get(j, "enabled", pf.plan.enabled, "plan");
+  r.get(j, "visible_devices", pf.plan.visible_devices, "plan");
+  r.get(j, "capabilities", pf.plan.capabilities, "plan");
+  r.get(j, "driver_version", pf.plan.driver_version, "plan");
+  r.get(j, "warnings", pf.plan.warnings, "plan");
+  json gpus, nodes, rules;
+  r.get(j, "gpus", gpus, "plan");
+  r.get(j, "nodes", nodes, "plan");
+  r.get(j, "cgroup_rules", rules, "plan");
+  if (!r.err.empty()) return parse_error(path, r.err);
+  if (!gpus.is_array() || !nodes.is_array() || !rules.is_array()) {
+    return parse_error(path, "'gpus', 'nodes' and 'cgroup_rules' must be arrays");
+  }
+  if (nodes.size() > 4096 || gpus.size() > 256) return parse_error(path, "too many entries");
+  for (std::size_t i = 0; i < gpus.size(); ++i) {
+    const std::string where = "gpus[" + std::to_string(i) + "]";
+    GpuInfo g;
+    r.get(gpus[i], "index", g.index, where);
+    r.get(gpus[i], "uuid", g.uuid, where);
+    r.get(gpus[i], "bus_location", g.bus_location, where);
+    r.get(gpus[i], "device_minor", g.device_minor, where);
+    r.get(gpus[i], "model", g.model, where);
+    if (!r.err.empty()) return parse_error(path, r.err);
+    pf.plan.gpus.push_back(std::move(g));
+  }
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const std::string where = "nodes[" + std::to_string(i) + "]";
+    PlannedNode n;
+    std::string type, mode;
+    long long uid = 0, gid = 0;
+    r.get(nodes[i], "host_path", n.host_path, where);
+    r.get(nodes[i], "container_path", n.container_path, where);
+    r.get(nodes[i], "type", type, where);
+    r.get(nodes[i], "major", n.major, where);
+    r.get(nodes[i], "minor", n.minor, where);
+    r.get(nodes[i], "mode", mode, where);
+    r.get(nodes[i], "uid", uid, where);
+    r.get(nodes[i], "gid", gid, where);
+    r.get(nodes[i], "role", n.role, where);
+    r.get(nodes[i], "gpu_uuid", n.gpu_uuid, where);
+    if (!r.err.empty()) return parse_error(path, r.err);
+    auto m = parse_int(mode, 8);
+    if (type != "c") return parse_error(path, where + ": type must be \"c\"");
+    if (!valid_dev_path(n.host_path) || !valid_dev_path(n.container_path)) {
+      return parse_error(path, where + ": node paths must be plain /dev/ paths");
+    }
+    if (n.major < 1 || n.major > 4095 || n.minor < 0 || n.minor > 0xfffff) {
+      return parse_error(path, where + ": major:minor out of range");
+    }
+    if (!m || *m < 0 || *m > 07777) return parse_error(path, where + ": bad mode '" + mode + "'");
+    if (uid < 0 || uid > 0xfffffffe || gid < 0 || gid > 0xfffffffe) return parse_error(path, where + ": bad owner");
+    n.mode = static_cast<mode_t>(*m);
+    n.uid = static_cast<uid_t>(uid);
+    n.gid = static_cast<gid_t>(gid);
+    pf.plan.nodes.push_back(std::move(n));
+  }
+  for (const auto& rule : rules) {
+    if (!rule.is_string()) return parse_error(path, "cgroup_rules: entries must be strings");
+    auto s = rule.get<std::string>();
+    // "c MAJ:MIN|* ACCESS"
+    auto parts = split(s, ' ');
+    CgroupRule cr;
+    if (parts.size() != 3 || parts[0] != "c") return parse_error(path, "cgroup_rules: bad rule '" + s + "'");
+    auto mm = split(parts[1], ':');
+    auto maj = mm.size() == 2 ? parse_int(mm[0]) : std::nullopt;
+    auto min = mm.size() == 2 && mm[1] != "*" ? parse_int(mm[1]) : std::optional<long long>(-1);
+    if (!maj || !min || *maj < 1 || *maj > 4095 || *min < -1 || *min > 0xfffff ||
+        parts[2].empty() || parts[2].find_first_not_of("rwm") != std::string::npos) {
+      return parse_error(path, "cgroup_rules: bad rule '" + s + "'");
+    }
+    cr.major = static_cast<int>(*maj);
+    cr.minor = static_cast<int>(*min);
+    cr.access = parts[2];
+    pf.plan.rules.push_back(cr);
+  }
+  return pf;
+}
+
+Status write_plan(const std::string& path, const PlanFile& pf) { return write_file_atomic(path, plan_to_json(pf)); }
+
+Result<PlanFile> read_plan(const std::string& path) {
+  auto text = read_small_file(path, 4 << 20);
+  if (!text) return text.error();
+  return plan_from_json(*text, path);
+}
+
+}  // namespace phx

@@ -1,0 +1,180 @@
+#include "pre_start.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "atomic_file.hpp"
+#include "host_nodes.hpp"
+#include "logging.hpp"
+#include "lxc_container.hpp"
+#include "modules.hpp"
+#include "plan_file.hpp"
+#include "policy.hpp"
+
+namespace phx {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+long long unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void remove_state(const StateDir& sd) {
+  ::unlink(sd.plan_path().c_str());
+  ::unlink(sd.status_path().c_str());
+  ::unlink((sd.dir() + "/mount.json").c_str());
+}
+
+// The mount hook of an unprivileged container runs as the container's mapped
+// root and cannot create files in the state directory; give it one file it
+// owns to report into.
+void prepare_mount_report(const StateDir& sd, unsigned mapped_uid) {
+  const std::string path = sd.dir() + "/mount.json";
+  ::unlink(path.c_str());
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0) {
+    spdlog::debug("{}", sys_error("create", path).message());
+    return;
+  }
+  if (mapped_uid != 0 && ::fchown(fd, mapped_uid, static_cast<gid_t>(-1)) != 0) {
+    spdlog::debug("{}", sys_error("chown", path).message());
+  }
+  ::close(fd);
+}
+
+}  // namespace
+
+HostSnapshot wait_for_driver(const HostRoot& root, Millis wait, bool try_load) {
+  const auto deadline = Clock::now() + wait;
+  HostSnapshot snap = discover_host(root);
+  if (snap.driver_loaded) return snap;
+  if (try_load && !root.simulated()) {
+    if (auto ok = load_module(root, "nvidia", std::chrono::milliseconds(std::min<long long>(wait.count(), 10'000)));
+        !ok) {
+      spdlog::debug("{}", ok.error().message());
+    }
+  }
+  auto step = std::chrono::milliseconds(5);
+  while (!(snap = discover_host(root)).driver_loaded && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::min<Clock::duration>(step, deadline - Clock::now()));
+    step = std::min(step * 2, std::chrono::milliseconds(100));
+  }
+  return snap;
+}
+
+int run_pre_start(const HookRuntime& rt) {
+  const auto t0 = Clock::now();
+  const auto& ctx = rt.ctx;
+  auto lxc = LxcContainer::load(ctx.name, ctx.lxcpath);
+  if (!lxc) {
+    spdlog::warn("cannot read the container's config ({}); it starts without GPUs", lxc.error().message());
+    return 0;
+  }
+  auto env = lxc->config_item("lxc.environment");
+  if (!env) {
+    spdlog::warn("cannot read lxc.environment ({}); the container starts without GPUs", env.error().message());
+    return 0;
+  }
+  const ContainerPolicy policy = parse_policy(*env, rt.cfg);
+  for (const auto& w : policy.warnings) spdlog::warn("{}", w);
+
+  if (auto ok = make_dirs(rt.state.dir(), 0755); !ok) {
+    spdlog::warn("{}; the container starts without GPUs. Fix: make {} writable for root", ok.error().message(),
+                 rt.state.base);
+    return policy.required ? 1 : 0;
+  }
+  remove_state(rt.state);
+  auto sel = parse_visible_devices(policy.visible_devices);
+  if (sel && sel->kind == GpuSelection::Kind::Void) {
+    spdlog::debug("no GPU policy (NVIDIA_VISIBLE_DEVICES unset, empty or void): nothing to do");
+    return 0;
+  }
+  const int fail_code = policy.required ? 1 : 0;
+  set_deadline_exit_code(fail_code);
+  auto fail = [&](const std::string& reason) {
+    if (policy.required) {
+      spdlog::error("{}. PHOENIX_GPU_REQUIRED=1: failing the start", reason);
+    } else {
+      spdlog::warn("{}. The container starts WITHOUT its GPUs", reason);
+    }
+    return fail_code;
+  };
+
+  auto caps = parse_driver_capabilities(policy.capabilities);
+  HostSnapshot host = wait_for_driver(rt.root, rt.cfg.driver_wait, rt.cfg.load_modules);
+  if (!host.driver_loaded) {
+    return fail("the NVIDIA driver is not loaded (no " + rt.root.path("/proc/driver/nvidia/version") + " after " +
+                std::to_string(rt.cfg.driver_wait.count() / 1000) +
+                " s). Fix: install the driver or 'modprobe nvidia', then check 'dmesg | grep -i nvrm'");
+  }
+  if (caps && caps->needs_uvm() && !host.majors.get("nvidia-uvm") && rt.cfg.load_modules) {
+    if (auto ok = load_module(rt.root, "nvidia_uvm", std::chrono::seconds(10)); !ok) {
+      spdlog::warn("could not load nvidia_uvm: {}. Fix: 'modprobe nvidia_uvm' on the host", ok.error().message());
+    } else {
+      spdlog::info("loaded nvidia_uvm");
+      host = discover_host(rt.root);
+    }
+  }
+  for (const auto& p : host.problems) spdlog::warn("{}", p.message());
+
+  auto plan = make_plan(host, policy.plan_request());
+  if (!plan) return fail("no GPU plan: " + plan.error().message());
+  for (const auto& w : plan->warnings) spdlog::warn("{}", w);
+
+  const bool create = rt.cfg.create_nodes && policy.create_nodes.value_or(true);
+  const bool modify_allowed = !host.params || host.params->modify;
+  int failed = 0, missing = 0;
+  for (const auto& node : plan->nodes) {
+    if (!create || (!modify_allowed && node.major == host.majors.nvidia().value_or(-1))) {
+      if (stat_node(rt.root.path(node.host_path)).kind != NodeState::Kind::CharDevice) {
+        ++missing;
+        spdlog::info("{} is missing on the host and node creation is off; it is bound when it appears",
+                     node.host_path);
+      }
+      continue;
+    }
+    NodeOutcome out = ensure_host_node(rt.root, node);
+    switch (out.action) {
+      case NodeAction::Present: break;
+      case NodeAction::Created:
+        spdlog::info("created {} ({}:{})", rt.root.path(node.host_path), node.major, node.minor);
+        break;
+      case NodeAction::Repaired:
+        spdlog::info("repaired {} ({}; now {}:{})", rt.root.path(node.host_path), out.detail, node.major, node.minor);
+        break;
+      case NodeAction::Failed:
+        ++failed;
+        spdlog::warn("cannot create {}: {}", node.host_path, out.detail);
+        break;
+    }
+  }
+
+  PlanFile pf;
+  pf.container = ctx.name;
+  pf.lxcpath = ctx.lxcpath;
+  pf.host_root = rt.root.root();
+  pf.required = policy.required;
+  pf.created_unix_ms = unix_ms();
+  pf.plan = *plan;
+  if (auto ok = write_plan(rt.state.plan_path(), pf); !ok) {
+    return fail("cannot write the plan: " + ok.error().message());
+  }
+  prepare_mount_report(rt.state, mapped_root_uid(*lxc).value_or(0));
+  if (failed > 0 && policy.required) return fail(std::to_string(failed) + " host node(s) could not be created");
+
+  std::string names;
+  for (const auto& n : plan->nodes) names += (names.empty() ? "" : " ") + n.container_path.substr(5);
+  const auto ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  spdlog::info("plan: {} GPU(s), {} node(s) [{}], driver {}{}{} in {:.1f} ms", plan->gpus.size(), plan->nodes.size(),
+               names, plan->driver_version, missing ? ", " + std::to_string(missing) + " missing" : "",
+               failed ? ", " + std::to_string(failed) + " failed" : "", ms);
+  return 0;
+}
+
+}  // namespace phx

@@ -53,11 +53,7 @@ bool new_mount_api_available() {
   return available;
 }
 
-Result<BindResult> bind_node_beneath(const std::string& src, int root_fd, const std::string& rel_target) {
-  struct stat sst {};
-  if (::lstat(src.c_str(), &sst) != 0) return sys_error("stat", src);
-  if (!S_ISCHR(sst.st_mode)) return Error{"bind", src, 0, "source is not a character device"};
-
+Result<UniqueFd> prepare_mount_target(int root_fd, const std::string& rel_target, dev_t rdev) {
   const std::filesystem::path rel(rel_target);
   const std::string parent = rel.parent_path().string();
   const std::string leaf = rel.filename().string();
@@ -69,10 +65,9 @@ Result<BindResult> bind_node_beneath(const std::string& src, int root_fd, const 
     if (!d) return d.error();
     dir = std::move(*d);
   }
-
   struct stat tst {};
   if (::fstatat(dir.get(), leaf.c_str(), &tst, AT_SYMLINK_NOFOLLOW) == 0) {
-    if (S_ISCHR(tst.st_mode) && tst.st_rdev == sst.st_rdev) return BindResult::AlreadyThere;
+    if (S_ISCHR(tst.st_mode) && tst.st_rdev == rdev) return UniqueFd();
     if (!S_ISREG(tst.st_mode) && !S_ISCHR(tst.st_mode)) {
       const char* what = S_ISLNK(tst.st_mode) ? "a symlink" : S_ISDIR(tst.st_mode) ? "a directory" : "a special file";
       return Error{"bind", rel_target, 0, std::string("target is ") + what + " in the container; not touched"};
@@ -92,13 +87,34 @@ Result<BindResult> bind_node_beneath(const std::string& src, int root_fd, const 
   struct stat fst {};
   if (::fstat(target->get(), &fst) != 0) return sys_error("fstat", rel_target);
   if (!S_ISREG(fst.st_mode) && !S_ISCHR(fst.st_mode)) return Error{"bind", rel_target, 0, "target changed type"};
+  return std::move(*target);
+}
+
+Result<UniqueFd> clone_tree(const std::string& src) {
+  UniqueFd tree(sys_open_tree(AT_FDCWD, src.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  if (!tree) return sys_error("open_tree", src);
+  return tree;
+}
+
+Status attach_tree(int tree_fd, int target_fd, const std::string& shown) {
+  if (sys_move_mount(tree_fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
+    return sys_error("move_mount", shown);
+  }
+  return {};
+}
+
+Result<BindResult> bind_node_beneath(const std::string& src, int root_fd, const std::string& rel_target) {
+  struct stat sst {};
+  if (::lstat(src.c_str(), &sst) != 0) return sys_error("stat", src);
+  if (!S_ISCHR(sst.st_mode)) return Error{"bind", src, 0, "source is not a character device"};
+  auto target = prepare_mount_target(root_fd, rel_target, sst.st_rdev);
+  if (!target) return target.error();
+  if (!target->valid()) return BindResult::AlreadyThere;
 
   if (new_mount_api_available()) {
-    UniqueFd tree(sys_open_tree(AT_FDCWD, src.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
-    if (!tree) return sys_error("open_tree", src);
-    if (sys_move_mount(tree.get(), "", target->get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) {
-      return sys_error("move_mount", rel_target);
-    }
+    auto tree = clone_tree(src);
+    if (!tree) return tree.error();
+    if (auto ok = attach_tree(tree->get(), target->get(), rel_target); !ok) return ok.error();
     return BindResult::Mounted;
   }
   const std::string proc_target = "/proc/self/fd/" + std::to_string(target->get());

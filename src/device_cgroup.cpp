@@ -1,0 +1,130 @@
+#include "device_cgroup.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <lxc/lxccontainer.h>
+
+#include "lxc_container.hpp"
+#include "text.hpp"
+#include "unique_fd.hpp"
+
+namespace phx {
+namespace {
+
+Status write_file(const std::string& path, const std::string& value) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return sys_error("open", path);
+  if (::write(fd.get(), value.data(), value.size()) != static_cast<ssize_t>(value.size())) {
+    return sys_error("write '" + value + "' to", path);
+  }
+  return {};
+}
+
+class CgroupV1 final : public DeviceCgroup {
+ public:
+  CgroupV1(std::string mnt, std::string rel) : mnt_(std::move(mnt)), rel_(std::move(rel)) {}
+  std::string describe() const override { return "cgroup v1 " + mnt_ + rel_; }
+  bool synchronous() const override { return true; }
+
+  Result<std::vector<CgroupRule>> missing(const std::vector<CgroupRule>& wanted) const override {
+    const std::string path = mnt_ + rel_ + "/devices.list";
+    auto list = read_small_file(path);
+    if (!list) return list.error();
+    std::vector<CgroupRule> out;
+    for (const auto& r : wanted)
+      if (!v1_list_covers(*list, r)) out.push_back(r);
+    return out;
+  }
+
+  Status allow(const CgroupRule& rule) override {
+    // Proxmox: /lxc/<id>/ns is the container, /lxc/<id> its outer cgroup.
+    const auto slash = rel_.rfind('/');
+    if (slash != std::string::npos && slash > 0 && rel_.substr(slash + 1) == "ns") {
+      if (auto ok = write_file(mnt_ + rel_.substr(0, slash) + "/devices.allow", rule.str()); !ok) return ok;
+    }
+    return write_file(mnt_ + rel_ + "/devices.allow", rule.str());
+  }
+
+ private:
+  std::string mnt_, rel_;
+};
+
+class CgroupV2 final : public DeviceCgroup {
+ public:
+  explicit CgroupV2(LxcContainer& c) : c_(c) {}
+  std::string describe() const override { return "cgroup2 (through the LXC monitor)"; }
+  bool synchronous() const override { return false; }
+  Result<std::vector<CgroupRule>> missing(const std::vector<CgroupRule>& wanted) const override {
+    return wanted;  // get_cgroup_item("devices.list") is not served on cgroup2
+  }
+  Status allow(const CgroupRule& rule) override {
+    struct lxc_container* c = c_.raw();
+    if (!c->set_cgroup_item(c, "devices.allow", rule.str().c_str())) {
+      return Error{"set_cgroup_item devices.allow", c_.name(), errno, "rule '" + rule.str() + "'"};
+    }
+    return {};
+  }
+
+ private:
+  LxcContainer& c_;
+};
+
+}  // namespace
+
+bool v1_list_covers(const std::string& devices_list, const CgroupRule& rule) {
+  for (auto line : split_lines(devices_list)) {
+    auto f = split(trim(line), ' ');
+    if (f.size() != 3) continue;
+    if (f[0] == "a") return true;  // "a *:* rwm": everything allowed
+    if (f[0].size() != 1 || f[0][0] != rule.type) continue;
+    auto mm = split(f[1], ':');
+    if (mm.size() != 2) continue;
+    const bool major_ok = mm[0] == "*" || parse_int(mm[0]) == rule.major;
+    const bool minor_ok = mm[1] == "*" || (rule.minor >= 0 && parse_int(mm[1]) == rule.minor);
+    bool access_ok = true;
+    for (char a : rule.access) access_ok = access_ok && f[2].find(a) != std::string::npos;
+    if (major_ok && minor_ok && access_ok) return true;
+  }
+  return false;
+}
+
+std::unique_ptr<DeviceCgroup> make_cgroup_v1(const std::string& mountpoint, const std::string& rel_path) {
+  return std::make_unique<CgroupV1>(mountpoint, rel_path);
+}
+
+std::unique_ptr<DeviceCgroup> make_cgroup_v2(LxcContainer& c) { return std::make_unique<CgroupV2>(c); }
+
+Result<std::unique_ptr<DeviceCgroup>> detect_device_cgroup(pid_t pid, LxcContainer* c) {
+  const std::string cg_path = "/proc/" + std::to_string(pid) + "/cgroup";
+  auto cg = read_small_file(cg_path);
+  if (!cg) return cg.error();
+  std::string v1_rel;
+  for (auto line : split_lines(*cg)) {
+    // "5:devices:/lxc.payload.c1"
+    auto f = split(line, ':');
+    if (f.size() < 3) continue;
+    for (const auto& ctrl : split(f[1], ','))
+      if (ctrl == "devices") v1_rel = std::string(line.substr(f[0].size() + f[1].size() + 2));
+  }
+  if (!v1_rel.empty()) {
+    auto mi = read_small_file("/proc/self/mountinfo", 4 << 20);
+    if (!mi) return mi.error();
+    for (auto line : split_lines(*mi)) {
+      auto sep = line.find(" - ");
+      if (sep == std::string_view::npos) continue;
+      auto fields = split(line.substr(0, sep), ' ');
+      auto tail = split(line.substr(sep + 3), ' ');
+      if (fields.size() < 5 || tail.size() < 3 || tail[0] != "cgroup") continue;
+      bool devices = false;
+      for (const auto& o : split(tail[2], ',')) devices = devices || o == "devices";
+      // Only a mount of the hierarchy's root maps rel paths directly.
+      if (devices && fields[3] == "/") return make_cgroup_v1(fields[4], v1_rel == "/" ? "" : v1_rel);
+    }
+    return Error{"find devices cgroup", "/proc/self/mountinfo", ENOENT, "the v1 devices hierarchy is not mounted"};
+  }
+  if (c == nullptr) return Error{"device cgroup", cg_path, 0, "cgroup2: rules can only be added once RUNNING"};
+  return make_cgroup_v2(*c);
+}
+
+}  // namespace phx

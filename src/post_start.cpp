@@ -1,0 +1,105 @@
+#include "post_start.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "device_cgroup.hpp"
+#include "logging.hpp"
+#include "plan_file.hpp"
+#include "spawn.hpp"
+#include "status_file.hpp"
+
+namespace phx {
+namespace {
+
+long long unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string worker_path() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return (ec ? std::filesystem::path("/usr/libexec/phoenix-gpu-hooks") : self.parent_path()).string() + "/worker";
+}
+
+std::string unit_name(const std::string& name) {
+  std::string out = "phoenix-gpu-worker-";
+  for (char c : name) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
+  return out + "-" + std::to_string(::getpid());
+}
+
+}  // namespace
+
+Status start_worker(const StateDir& state, const std::string& name, const std::string& lxcpath) {
+  GpuStatus st;
+  st.container = name;
+  st.lxcpath = lxcpath;
+  st.state = "starting";
+  st.started_unix_ms = unix_ms();
+  if (auto ok = write_status(state.status_path(), st); !ok) return ok;
+  auto spawned = spawn_detached({worker_path(), name, lxcpath}, unit_name(name));
+  if (!spawned) return spawned.error();
+  spdlog::debug("worker started ({}{})", spawned->how, spawned->pid ? ", pid " + std::to_string(spawned->pid) : "");
+  return {};
+}
+
+int run_post_start(const HookRuntime& rt) {
+  auto pf = read_plan(rt.state.plan_path());
+  if (!pf) {
+    if (pf.error().err != ENOENT) spdlog::warn("{}; GPU devices are not verified", pf.error().message());
+    return 0;
+  }
+  if (!pf->plan.enabled) return 0;
+  if (rt.ctx.pid > 0) {
+    auto cg = detect_device_cgroup(rt.ctx.pid, nullptr);
+    if (cg && (*cg)->synchronous()) {
+      if (auto missing = (*cg)->missing(pf->plan.rules)) {
+        for (const auto& r : *missing) {
+          if (auto ok = (*cg)->allow(r); !ok) {
+            spdlog::warn("{}", ok.error().message());
+          } else {
+            spdlog::info("allowed {} in {}", r.str(), (*cg)->describe());
+          }
+        }
+      } else {
+        spdlog::warn("{}", missing.error().message());
+      }
+    } else if (!cg) {
+      spdlog::debug("{}", cg.error().message());
+    }
+  }
+  if (auto ok = start_worker(rt.state, rt.ctx.name, rt.ctx.lxcpath); !ok) {
+    spdlog::warn("cannot start the verification worker: {}; GPU devices are not verified", ok.error().message());
+  }
+  return 0;
+}
+
+int run_hookscript(const std::string& vmid, const std::string& phase) {
+  if (phase != "post-start") return 0;
+  auto cfg = load_host_config(config_path());
+  HostConfig config = cfg ? *cfg : HostConfig{};
+  LogOptions lo;
+  lo.program = "post-start";
+  lo.container = vmid;
+  lo.log_dir = effective_log_dir(config);
+  lo.level = config.log_level;
+  setup_logging(lo);
+  if (auto ok = check_container_name(vmid); !ok) {
+    spdlog::error("{}", ok.error().message());
+    return 0;
+  }
+  const std::string lxcpath = "/var/lib/lxc";  // Proxmox's
+  StateDir state{state_base(config.state_dir), lxcpath, vmid};
+  auto pf = read_plan(state.plan_path());
+  if (!pf || !pf->plan.enabled) return 0;
+  if (auto st = read_status(state.status_path()); st && st->state != "starting" && st->started_unix_ms >= pf->created_unix_ms) {
+    return 0;  // the start-host hook already ran a worker for this start
+  }
+  if (auto ok = start_worker(state, vmid, lxcpath); !ok) spdlog::warn("{}", ok.error().message());
+  return 0;
+}
+
+}  // namespace phx

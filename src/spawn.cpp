@@ -1,0 +1,158 @@
+#include "spawn.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "text.hpp"
+#include "unique_fd.hpp"
+
+namespace phx {
+namespace {
+
+constexpr const char* kOwnCgroup = "phoenix-gpu-hooks";
+
+// Environment a transient unit needs to see the same host as the hook.
+const char* const kPassEnv[] = {"PHOENIX_GPU_HOST_ROOT", "PHOENIX_GPU_STATE_DIR", "PHOENIX_GPU_LOG_DIR",
+                                "PHOENIX_GPU_CONFIG",    "PHOENIX_GPU_MODPROBE",  "PHOENIX_GPU_NO_MOUNT_API",
+                                "PHOENIX_GPU_NO_OPENAT2"};
+
+bool systemd_running() {
+  struct stat st {};
+  return ::stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/usr/bin/systemd-run", X_OK) == 0 &&
+         std::getenv("PHOENIX_GPU_NO_SYSTEMD") == nullptr;
+}
+
+Status write_value(const std::string& path, const std::string& value) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd) return sys_error("open", path);
+  if (::write(fd.get(), value.data(), value.size()) < 0) return sys_error("write", path);
+  return {};
+}
+
+// A new v1 cpuset cgroup starts with no CPUs and refuses tasks; copy the
+// parent's unless clone_children did.
+void init_cpuset(const std::string& mnt, const std::string& dir) {
+  for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
+    auto cur = read_small_file(dir + "/" + f, 65536);
+    if (cur && !trim(*cur).empty()) continue;
+    if (auto parent = read_small_file(mnt + "/" + f, 65536)) (void)write_value(dir + "/" + f, std::string(trim(*parent)));
+  }
+}
+
+}  // namespace
+
+Result<std::string> move_to_own_cgroup() {
+  auto mi = read_small_file("/proc/self/mountinfo", 4 << 20);
+  if (!mi) return mi.error();
+  auto cg = read_small_file("/proc/self/cgroup");
+  if (!cg) return cg.error();
+  const std::string pid = std::to_string(::getpid());
+  std::string used, first_error;
+  for (auto line : split_lines(*cg)) {
+    auto f = split(line, ':');
+    if (f.size() < 3) continue;
+    // Find the mount of this hierarchy: cgroup2 for "0::", else the v1 mount
+    // whose options name the controllers (or name=...).
+    std::string mnt;
+    for (auto ml : split_lines(*mi)) {
+      auto sep = ml.find(" - ");
+      if (sep == std::string_view::npos) continue;
+      auto fields = split(ml.substr(0, sep), ' ');
+      auto tail = split(ml.substr(sep + 3), ' ');
+      if (fields.size() < 5 || tail.size() < 3 || fields[3] != "/") continue;
+      if (f[0] == "0" && f[1].empty()) {
+        if (tail[0] == "cgroup2") mnt = fields[4];
+      } else if (tail[0] == "cgroup") {
+        auto opts = split(tail[2], ',');
+        bool all = true;
+        for (const auto& ctrl : split(f[1], ',')) {
+          bool found = false;
+          for (const auto& o : opts) found = found || o == ctrl;
+          all = all && found;
+        }
+        if (all) mnt = fields[4];
+      }
+      if (!mnt.empty()) break;
+    }
+    if (mnt.empty()) continue;
+    const std::string dir = mnt + "/" + kOwnCgroup;
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+      if (first_error.empty()) first_error = sys_error("mkdir", dir).message();
+      continue;
+    }
+    if (f[1].find("cpuset") != std::string::npos) init_cpuset(mnt, dir);
+    if (auto ok = write_value(dir + "/cgroup.procs", pid); !ok) {
+      if (first_error.empty()) first_error = ok.error().message();
+      continue;
+    }
+    if (used.empty() || f[0] == "0") used = dir;
+  }
+  if (used.empty()) return make_error("move to own cgroup", first_error.empty() ? "no cgroup hierarchy found" : first_error);
+  return used;
+}
+
+Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const std::string& unit_name) {
+  if (argv.empty() || argv[0].empty() || argv[0].front() != '/') return make_error("spawn", "program path must be absolute");
+  std::vector<std::string> args = argv;
+  SpawnResult result;
+  const bool use_systemd = systemd_running();
+  if (use_systemd) {
+    args = {"/usr/bin/systemd-run", "--quiet", "--collect", "--no-block", "--unit=" + unit_name};
+    for (const char* k : kPassEnv) {
+      if (const char* v = std::getenv(k)) args.push_back(std::string("--setenv=") + k + "=" + v);
+    }
+    args.insert(args.end(), argv.begin(), argv.end());
+    result.how = "systemd unit " + unit_name;
+  }
+  std::vector<char*> cargv;
+  for (auto& a : args) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", argv[0]);
+  UniqueFd rd(p[0]), wr(p[1]);
+  pid_t child = ::fork();
+  if (child < 0) return sys_error("fork", argv[0]);
+  if (child == 0) {
+    rd.reset();
+    ::setsid();
+    pid_t grandchild = ::fork();
+    if (grandchild != 0) {
+      (void)!::write(wr.get(), &grandchild, sizeof grandchild);
+      ::_exit(grandchild > 0 ? 0 : 1);
+    }
+    std::string cgroup_note;
+    if (!use_systemd) {
+      auto moved = move_to_own_cgroup();
+      cgroup_note = moved ? *moved : "";
+    }
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, STDIN_FILENO);
+    ::dup2(devnull, STDOUT_FILENO);
+    ::dup2(devnull, STDERR_FILENO);
+    // Nothing of the hook's (its output pipe above all) may stay open.
+    ::close_range(3, ~0U, 0);
+    if (!cgroup_note.empty()) ::setenv("PHOENIX_GPU_WORKER_CGROUP", cgroup_note.c_str(), 1);
+    ::execv(cargv[0], cargv.data());
+    ::_exit(127);
+  }
+  wr.reset();
+  pid_t grandchild = 0;
+  ssize_t n = ::read(rd.get(), &grandchild, sizeof grandchild);
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (n != sizeof grandchild || grandchild <= 0) return make_error("spawn", "could not start " + argv[0]);
+  if (!use_systemd) {
+    result.pid = grandchild;
+    result.how = "own cgroup " + std::string(kOwnCgroup);
+  }
+  return result;
+}
+
+}  // namespace phx

@@ -1,0 +1,95 @@
+#include "status_file.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "atomic_file.hpp"
+#include "text.hpp"
+
+namespace phx {
+
+using nlohmann::json;
+
+std::string status_to_json(const GpuStatus& s, bool pretty) {
+  json nodes = json::array();
+  for (const auto& n : s.nodes) {
+    nodes.push_back({{"path", n.path}, {"result", n.result}, {"errno", n.err ? errno_name(n.err) : ""},
+                     {"detail", n.detail}, {"hotplugged", n.hotplugged}});
+  }
+  json j = {{"format", "phoenix-gpu-status"},
+            {"version", kStatusFormatVersion},
+            {"container", s.container},
+            {"lxcpath", s.lxcpath},
+            {"state", s.state},
+            {"message", s.message},
+            {"worker_pid", s.worker_pid},
+            {"cgroup", s.cgroup},
+            {"started_unix_ms", s.started_unix_ms},
+            {"running_unix_ms", s.running_unix_ms},
+            {"finished_unix_ms", s.finished_unix_ms},
+            {"ms_to_verified", s.ms_to_verified},
+            {"nodes", nodes},
+            {"hotplugged", s.hotplugged},
+            {"dev_listing", s.dev_listing},
+            {"driver",
+             {{"state", s.driver.state},
+              {"strategy", s.driver.strategy},
+              {"host_version", s.driver.host_version},
+              {"container_version", s.driver.container_version},
+              {"exit_code", s.driver.exit_code},
+              {"duration_ms", s.driver.duration_ms},
+              {"message", s.driver.message},
+              {"output_tail", s.driver.output_tail}}}};
+  return j.dump(pretty ? 2 : -1, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+Result<GpuStatus> status_from_json(const std::string& text, const std::string& path) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return parse_error(path, "not valid JSON (corrupt or truncated status)");
+  try {
+    if (j.at("format").get<std::string>() != "phoenix-gpu-status") return parse_error(path, "not a status file");
+    if (j.at("version").get<int>() != kStatusFormatVersion) return parse_error(path, "unsupported status version");
+    GpuStatus s;
+    s.container = j.at("container").get<std::string>();
+    s.lxcpath = j.at("lxcpath").get<std::string>();
+    s.state = j.at("state").get<std::string>();
+    s.message = j.at("message").get<std::string>();
+    s.worker_pid = j.at("worker_pid").get<int>();
+    s.cgroup = j.at("cgroup").get<std::string>();
+    s.started_unix_ms = j.at("started_unix_ms").get<long long>();
+    s.running_unix_ms = j.at("running_unix_ms").get<long long>();
+    s.finished_unix_ms = j.at("finished_unix_ms").get<long long>();
+    s.ms_to_verified = j.at("ms_to_verified").get<long long>();
+    for (const auto& n : j.at("nodes")) {
+      NodeCheck c;
+      c.path = n.at("path").get<std::string>();
+      c.result = n.at("result").get<std::string>();
+      c.detail = n.at("detail").get<std::string>();
+      c.hotplugged = n.at("hotplugged").get<bool>();
+      s.nodes.push_back(std::move(c));
+    }
+    s.hotplugged = j.at("hotplugged").get<std::vector<std::string>>();
+    s.dev_listing = j.at("dev_listing").get<std::string>();
+    const auto& d = j.at("driver");
+    s.driver.state = d.at("state").get<std::string>();
+    s.driver.strategy = d.at("strategy").get<std::string>();
+    s.driver.host_version = d.at("host_version").get<std::string>();
+    s.driver.container_version = d.at("container_version").get<std::string>();
+    s.driver.exit_code = d.at("exit_code").get<int>();
+    s.driver.duration_ms = d.at("duration_ms").get<long long>();
+    s.driver.message = d.at("message").get<std::string>();
+    s.driver.output_tail = d.at("output_tail").get<std::string>();
+    return s;
+  } catch (const json::exception& e) {
+    return parse_error(path, std::string("bad field: ") + e.what());
+  }
+}
+
+Status write_status(const std::string& path, const GpuStatus& s) { return write_file_atomic(path, status_to_json(s)); }
+
+Result<GpuStatus> read_status(const std::string& path) {
+  auto text = read_small_file(path, 4 << 20);
+  if (!text) return text.error();
+  return status_from_json(*text, path);
+}
+
+}  // namespace phx

@@ -1,0 +1,255 @@
+#include "verify.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <lxc/lxccontainer.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "lxc_container.hpp"
+#include "text.hpp"
+#include "unique_fd.hpp"
+
+namespace phx {
+namespace {
+
+std::string rdev_str(dev_t d) { return std::to_string(major(d)) + ":" + std::to_string(minor(d)); }
+
+void write_all(int fd, const std::string& s) {
+  std::size_t done = 0;
+  while (done < s.size()) {
+    ssize_t n = ::write(fd, s.data() + done, s.size() - done);
+    if (n <= 0) return;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// Replaces tabs and newlines so one check stays one line on the pipe.
+std::string flat(std::string s) {
+  std::replace(s.begin(), s.end(), '\t', ' ');
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s;
+}
+
+struct VerifyPayload {
+  const std::vector<PlannedNode>* nodes;
+};
+
+int verify_fn(void* payload) {
+  const auto* p = static_cast<VerifyPayload*>(payload);
+  std::string out;
+  for (const auto& n : *p->nodes) {
+    NodeCheck c = check_node(n);
+    out += flat(c.path) + "\t" + c.result + "\t" + std::to_string(c.err) + "\t" + flat(c.detail) + "\n";
+  }
+  write_all(STDOUT_FILENO, out);
+  return 0;
+}
+
+int list_fn(void*) {
+  std::string out = "/dev:\n" + list_directory("/dev");
+  // One level of subdirectories (nvidia-caps, pts, ...), never via symlinks.
+  if (DIR* d = ::opendir("/dev")) {
+    std::vector<std::string> subs;
+    while (struct dirent* e = ::readdir(d)) {
+      if (e->d_type == DT_DIR && std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+        subs.emplace_back(e->d_name);
+      }
+    }
+    ::closedir(d);
+    std::sort(subs.begin(), subs.end());
+    for (const auto& s : subs) out += "\n/dev/" + s + ":\n" + list_directory("/dev/" + s, 100);
+  }
+  if (out.size() > 32 * 1024) out = out.substr(0, 32 * 1024) + "\n... (listing truncated)\n";
+  write_all(STDOUT_FILENO, out);
+  return 0;
+}
+
+// Runs fn inside the container and returns what it wrote to stdout.
+Result<std::string> attach_capture(LxcContainer& c, lxc_attach_exec_t fn, void* payload) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", c.name());
+  UniqueFd rd(p[0]), wr(p[1]);
+  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
+  opts.stdin_fd = devnull.get();
+  opts.stdout_fd = wr.get();
+  opts.stderr_fd = devnull.get();
+  opts.env_policy = LXC_ATTACH_CLEAR_ENV;
+  pid_t pid = -1;
+  struct lxc_container* raw = c.raw();
+  if (raw->attach(raw, fn, payload, &opts, &pid) < 0 || pid <= 0) {
+    return Error{"attach", c.name(), errno, "liblxc could not attach to the container"};
+  }
+  wr.reset();
+  std::string out;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(rd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (out.size() < (1 << 20)) out.append(buf, static_cast<std::size_t>(n));
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    return Error{"attach", c.name(), 0, "the check inside the container did not finish"};
+  }
+  return out;
+}
+
+char type_char(mode_t m) {
+  if (S_ISCHR(m)) return 'c';
+  if (S_ISBLK(m)) return 'b';
+  if (S_ISDIR(m)) return 'd';
+  if (S_ISLNK(m)) return 'l';
+  if (S_ISFIFO(m)) return 'p';
+  if (S_ISSOCK(m)) return 's';
+  return '-';
+}
+
+std::string mode_string(mode_t m) {
+  std::string s(10, '-');
+  s[0] = type_char(m);
+  const char* rwx = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i)
+    if (m & (1 << (8 - i))) s[static_cast<std::size_t>(i + 1)] = rwx[i];
+  return s;
+}
+
+}  // namespace
+
+NodeCheck check_node(const PlannedNode& node) {
+  NodeCheck c;
+  c.path = node.container_path;
+  struct stat st {};
+  if (::lstat(node.container_path.c_str(), &st) != 0) {
+    c.err = errno;
+    c.result = errno == ENOENT ? "missing" : "error";
+    c.detail = std::strerror(errno);
+    return c;
+  }
+  if (!S_ISCHR(st.st_mode)) {
+    c.result = "wrong-type";
+    c.detail = S_ISREG(st.st_mode) ? "a regular file (an unfilled placeholder)" : "not a character device";
+    return c;
+  }
+  const dev_t want = makedev(static_cast<unsigned>(node.major), static_cast<unsigned>(node.minor));
+  if (st.st_rdev != want) {
+    c.result = "wrong-rdev";
+    c.detail = "is " + rdev_str(st.st_rdev) + ", planned " + rdev_str(want);
+    return c;
+  }
+  // Read-only nodes (MIG caps, 0400/0444) open read-only; the rest as CUDA
+  // opens them.
+  const int flags = (node.mode & 0222) ? O_RDWR : O_RDONLY;
+  UniqueFd fd(::open(node.container_path.c_str(), flags | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
+  if (fd) {
+    c.result = "ok";
+    return c;
+  }
+  c.err = errno;
+  c.detail = std::strerror(errno);
+  if (errno == EPERM) {
+    c.result = "denied";
+  } else if (errno == ENXIO || errno == ENODEV) {
+    c.result = "no-driver";
+  } else {
+    c.result = "error";
+  }
+  return c;
+}
+
+std::string list_directory(const std::string& dir, std::size_t max_entries) {
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return "  (cannot list: " + std::string(std::strerror(errno)) + ")\n";
+  std::vector<std::string> names;
+  while (struct dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
+  ::closedir(d);
+  std::sort(names.begin(), names.end());
+  std::string out;
+  std::size_t shown = 0;
+  for (const auto& name : names) {
+    if (shown++ == max_entries) {
+      out += "  ... " + std::to_string(names.size() - max_entries) + " more\n";
+      break;
+    }
+    const std::string path = dir + "/" + name;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0) {
+      out += "  ?????????? " + flat(name) + "\n";
+      continue;
+    }
+    char line[512];
+    std::string size = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)
+                           ? std::to_string(major(st.st_rdev)) + ", " + std::to_string(minor(st.st_rdev))
+                           : std::to_string(st.st_size);
+    std::snprintf(line, sizeof line, "  %s %3lu %5u %5u %9s %s", mode_string(st.st_mode).c_str(),
+                  static_cast<unsigned long>(st.st_nlink), st.st_uid, st.st_gid, size.c_str(), flat(name).c_str());
+    out += line;
+    if (S_ISLNK(st.st_mode)) {
+      char target[256];
+      ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
+      if (n >= 0) out += " -> " + flat(std::string(target, static_cast<std::size_t>(n)));
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+Result<std::vector<NodeCheck>> verify_in_container(LxcContainer& c, const std::vector<PlannedNode>& nodes) {
+  VerifyPayload payload{&nodes};
+  auto out = attach_capture(c, verify_fn, &payload);
+  if (!out) return out.error();
+  std::vector<NodeCheck> checks;
+  for (auto line : split_lines(*out)) {
+    auto f = split(line, '\t');
+    if (f.size() != 4) continue;
+    NodeCheck nc;
+    nc.path = f[0];
+    nc.result = f[1];
+    nc.err = static_cast<int>(parse_int(f[2]).value_or(0));
+    nc.detail = f[3];
+    checks.push_back(std::move(nc));
+  }
+  if (checks.size() != nodes.size()) {
+    return Error{"verify", c.name(), 0, "the check inside the container returned " + std::to_string(checks.size()) +
+                                            " results for " + std::to_string(nodes.size()) + " nodes"};
+  }
+  return checks;
+}
+
+Result<std::string> list_dev_in_container(LxcContainer& c) { return attach_capture(c, list_fn, nullptr); }
+
+std::string explain(const NodeCheck& c) {
+  if (c.result == "missing") {
+    return c.path + " does not exist in the container: the host node was missing at start and did not appear. "
+                    "Fix: load the driver module that provides it on the host (nvidia_uvm for /dev/nvidia-uvm*), "
+                    "then 'phoenix-gpu doctor'";
+  }
+  if (c.result == "wrong-type") {
+    return c.path + " is " + c.detail + ". Fix: restart the container once the host node exists";
+  }
+  if (c.result == "wrong-rdev") {
+    return c.path + " " + c.detail + " (stale after a driver reload?). Fix: restart the container";
+  }
+  if (c.result == "denied") {
+    return c.path + " is denied by the device cgroup (EPERM). Fix: include the phoenix-gpu-hooks snippet "
+                    "(its cgroup rules) in the container's config, or check for lxc.cgroup*.devices.deny lines";
+  }
+  if (c.result == "no-driver") {
+    return c.path + " is allowed but has no driver behind it (" + c.detail + "). Fix: check the host driver with "
+                    "'phoenix-gpu doctor'";
+  }
+  return c.path + ": " + c.detail;
+}
+
+}  // namespace phx

@@ -1,0 +1,307 @@
+#include "worker.hpp"
+
+#include <poll.h>
+#include <sys/inotify.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <lxc/lxccontainer.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <set>
+
+#include "capabilities.hpp"
+#include "config.hpp"
+#include "device_cgroup.hpp"
+#include "driver_stage.hpp"
+#include "hotplug.hpp"
+#include "logging.hpp"
+#include "lxc_container.hpp"
+#include "plan_file.hpp"
+#include "policy.hpp"
+#include "state_dir.hpp"
+#include "status_file.hpp"
+#include "text.hpp"
+#include "unique_fd.hpp"
+#include "verify.hpp"
+
+namespace phx {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+long long unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Watches the host directories the planned nodes live in, so a node that
+// appears is acted on at once rather than at the next poll.
+UniqueFd watch_host_dirs(const HostRoot& root, const std::vector<PlannedNode>& nodes) {
+  UniqueFd fd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  if (!fd) return fd;
+  std::set<std::string> dirs;
+  for (const auto& n : nodes) {
+    std::string p = root.path(n.host_path);
+    dirs.insert(p.substr(0, p.rfind('/')));
+  }
+  dirs.insert(root.path("/dev"));
+  for (const auto& d : dirs) ::inotify_add_watch(fd.get(), d.c_str(), IN_CREATE | IN_ATTRIB | IN_MOVED_TO);
+  return fd;
+}
+
+void drain(int fd) {
+  char buf[4096];
+  while (::read(fd, buf, sizeof buf) > 0) {
+  }
+}
+
+class Worker {
+ public:
+  Worker(std::string name, std::string lxcpath, HostConfig cfg)
+      : name_(std::move(name)), lxcpath_(std::move(lxcpath)), cfg_(std::move(cfg)),
+        state_{state_base(cfg_.state_dir), lxcpath_, name_} {}
+
+  int run();
+
+ private:
+  // A newer start wrote a newer plan: this worker's run is over, and its
+  // status must not overwrite the new one.
+  bool superseded() const {
+    auto now = read_plan(state_.plan_path());
+    return !now || now->created_unix_ms != plan_.created_unix_ms;
+  }
+  void save() {
+    if (superseded()) {
+      spdlog::info("a newer start of {} took over; worker exits", name_);
+      ::_exit(0);
+    }
+    if (auto ok = write_status(state_.status_path(), status_); !ok) spdlog::warn("{}", ok.error().message());
+  }
+  bool wait_running(LxcContainer& c, Millis budget);
+  void fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid);
+  void warn_timeout(LxcContainer& c, const std::vector<NodeCheck>& checks);
+
+  std::string name_, lxcpath_;
+  HostConfig cfg_;
+  StateDir state_;
+  PlanFile plan_;
+  GpuStatus status_;
+  HostRoot root_{"/"};
+  std::set<std::string> hotplugged_;
+};
+
+bool Worker::wait_running(LxcContainer& c, Millis budget) {
+  // The monitor answers commands once the container is RUNNING; wait() is
+  // bounded by its timeout (whole seconds).
+  struct lxc_container* raw = c.raw();
+  int secs = static_cast<int>(std::max<long long>(1, budget.count() / 1000));
+  return raw->wait(raw, "RUNNING", secs);
+}
+
+void Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid) {
+  for (std::size_t i = 0; i < checks.size(); ++i) {
+    NodeCheck& chk = checks[i];
+    const PlannedNode& node = plan_.plan.nodes[i];
+    if (chk.result == "missing" || chk.result == "wrong-type") {
+      const std::string src = root_.path(node.host_path);
+      NodeState st = stat_node(src);
+      if (st.kind != NodeState::Kind::CharDevice ||
+          st.rdev != makedev(static_cast<unsigned>(node.major), static_cast<unsigned>(node.minor))) {
+        continue;  // not on the host yet: keep watching
+      }
+      if (chk.result == "wrong-type") {
+        // A placeholder file is a fine mount target; prepare_mount_target
+        // accepts regular files.
+      }
+      if (auto ok = hotplug_node(init_pid, src, node); !ok) {
+        spdlog::warn("hot-plug of {} failed: {}", node.container_path, ok.error().message());
+        continue;
+      }
+      if (cg != nullptr) {
+        if (auto ok = cg->allow(CgroupRule{'c', node.major, node.minor, "rwm"}); !ok) {
+          spdlog::warn("cgroup rule for {}: {}", node.container_path, ok.error().message());
+        }
+      }
+      if (hotplugged_.insert(node.container_path).second) {
+        spdlog::info("hot-plugged {} (appeared on the host after the start)", node.container_path);
+        status_.hotplugged.push_back(node.container_path);
+      }
+    } else if (chk.result == "denied" && cg != nullptr) {
+      if (auto ok = cg->allow(CgroupRule{'c', node.major, node.minor, "rwm"}); !ok) {
+        spdlog::warn("cannot allow {} in the device cgroup: {}", node.container_path, ok.error().message());
+      } else {
+        spdlog::info("allowed {} ({}:{}) in {}", node.container_path, node.major, node.minor, cg->describe());
+      }
+    }
+  }
+}
+
+void Worker::warn_timeout(LxcContainer& c, const std::vector<NodeCheck>& checks) {
+  const bool simulated = HostRoot(plan_.host_root).simulated();
+  std::string lines;
+  for (const auto& chk : checks) {
+    if (!chk.passed(simulated)) lines += "\n  - " + explain(chk);
+  }
+  auto listing = list_dev_in_container(c);
+  status_.dev_listing = listing ? *listing : "(no listing: " + listing.error().message() + ")";
+  spdlog::warn(
+      "WARNING: GPU devices NOT ready in container {} after {} s; it keeps running without them (fail later). "
+      "Failing nodes:{}\nThe container's /dev:\n{}",
+      name_, status_.finished_unix_ms > 0 ? (status_.finished_unix_ms - status_.running_unix_ms) / 1000 : 0, lines,
+      status_.dev_listing);
+}
+
+int Worker::run() {
+  status_.container = name_;
+  status_.lxcpath = lxcpath_;
+  status_.worker_pid = static_cast<int>(::getpid());
+  if (const char* cg = std::getenv("PHOENIX_GPU_WORKER_CGROUP")) status_.cgroup = cg;
+  auto old = read_status(state_.status_path());
+  status_.started_unix_ms = old ? old->started_unix_ms : unix_ms();
+
+  auto pf = read_plan(state_.plan_path());
+  if (!pf) {
+    spdlog::warn("{}; nothing to verify", pf.error().message());
+    return 0;
+  }
+  plan_ = std::move(*pf);
+  root_ = HostRoot(plan_.host_root);
+  status_.state = "waiting";
+  save();
+
+  auto c = LxcContainer::load(name_, lxcpath_);
+  if (!c) {
+    status_.state = "failed";
+    status_.message = c.error().message();
+    save();
+    spdlog::warn("{}", status_.message);
+    return 0;
+  }
+  ContainerPolicy policy;
+  if (auto env = c->config_item("lxc.environment")) policy = parse_policy(*env, cfg_);
+  const Millis timeout = policy.verify_timeout.value_or(cfg_.verify_timeout);
+  const auto deadline = Clock::now() + timeout;
+
+  if (!wait_running(*c, timeout)) {
+    status_.state = "stopped";
+    status_.message = "the container did not reach RUNNING within " + std::to_string(timeout.count() / 1000) + " s";
+    save();
+    spdlog::info("{}; worker exits", status_.message);
+    return 0;
+  }
+  status_.running_unix_ms = unix_ms();
+  const auto running_at = Clock::now();
+  const pid_t init_pid = c->raw()->init_pid(c->raw());
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, init_pid, 0)));
+
+  auto cg = detect_device_cgroup(init_pid, &*c);
+  std::unique_ptr<DeviceCgroup> cgroup;
+  if (cg) {
+    cgroup = std::move(*cg);
+    status_.cgroup = cgroup->describe();
+    if (!cgroup->synchronous()) {
+      // cgroup2: the rules the config could not carry (dynamic majors whose
+      // path-form rule LXC dropped) go in through the monitor now.
+      for (const auto& r : plan_.plan.rules) {
+        if (auto ok = cgroup->allow(r); !ok) spdlog::warn("{}", ok.error().message());
+      }
+    } else if (auto missing = cgroup->missing(plan_.plan.rules)) {
+      for (const auto& r : *missing) {
+        if (auto ok = cgroup->allow(r); !ok) spdlog::warn("{}", ok.error().message());
+      }
+    }
+  } else {
+    spdlog::warn("device cgroup: {}", cg.error().message());
+  }
+
+  UniqueFd inotify = watch_host_dirs(root_, plan_.plan.nodes);
+  const bool simulated = root_.simulated();
+  auto interval = std::max(cfg_.poll_interval, Millis(1));
+  std::vector<NodeCheck> checks;
+  bool verified = false, stopped = false;
+  status_.state = "verifying";
+  for (;;) {
+    auto res = verify_in_container(*c, plan_.plan.nodes);
+    if (res) {
+      checks = std::move(*res);
+      verified = std::all_of(checks.begin(), checks.end(), [&](const NodeCheck& k) { return k.passed(simulated); });
+      if (verified) break;
+      fix_checks(checks, cgroup.get(), init_pid);
+    } else {
+      spdlog::debug("verification attempt: {}", res.error().message());
+    }
+    if (Clock::now() >= deadline) break;
+    struct pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {inotify.get(), POLLIN, 0}};
+    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+    int n = ::poll(fds, 2, static_cast<int>(std::min(interval, left).count()));
+    if (n > 0 && (fds[0].revents & POLLIN)) {
+      stopped = true;
+      break;
+    }
+    if (n > 0 && (fds[1].revents & POLLIN)) {
+      drain(inotify.get());
+    } else {
+      interval = std::min(interval * 3 / 2 + Millis(1), Millis(500));
+    }
+  }
+  for (auto& k : checks) k.hotplugged = hotplugged_.count(k.path) != 0;
+  status_.nodes = checks;
+  status_.finished_unix_ms = unix_ms();
+  if (stopped) {
+    status_.state = "stopped";
+    status_.message = "the container stopped during verification";
+    save();
+    spdlog::info("{}; worker exits", status_.message);
+    return 0;
+  }
+  if (verified) {
+    status_.state = "verified";
+    status_.ms_to_verified = std::chrono::duration_cast<Millis>(Clock::now() - running_at).count();
+    spdlog::info("GPU devices verified in container {}: {} node(s) in {} ms from RUNNING{}", name_, checks.size(),
+                 status_.ms_to_verified, simulated ? " (simulated host: allowed, no driver behind them)" : "");
+  } else {
+    status_.state = "timeout";
+    warn_timeout(*c, checks);
+  }
+  save();
+
+  run_driver_stage(*c, plan_, policy, cfg_, status_, [this] { save(); });
+  save();
+  return 0;
+}
+
+}  // namespace
+
+int run_worker(const std::string& name, const std::string& lxcpath) {
+  auto cfg = load_host_config(config_path());
+  HostConfig config = cfg ? *cfg : HostConfig{};
+  LogOptions lo;
+  lo.program = "worker";
+  lo.container = name;
+  lo.log_dir = effective_log_dir(config);
+  lo.level = config.log_level;
+  lo.to_stderr = false;  // detached: stderr is /dev/null
+  setup_logging(lo);
+  if (!cfg) spdlog::warn("{}; using the built-in defaults", cfg.error().message());
+  if (auto ok = check_container_name(name); !ok) {
+    spdlog::error("{}", ok.error().message());
+    return 2;
+  }
+  // What the worker needs: namespaces and mounts (SYS_ADMIN), other users'
+  // /proc/<pid>/ns (SYS_PTRACE), the state files, and what liblxc attach and
+  // the driver installer use. Module loading, raw I/O, the network: dropped.
+  if (auto ok = keep_only_capabilities({CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
+                                        CAP_FOWNER, CAP_CHOWN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_SYS_CHROOT,
+                                        CAP_KILL, CAP_SYS_RESOURCE, CAP_MKNOD, CAP_AUDIT_WRITE});
+      !ok) {
+    spdlog::debug("capability drop: {}", ok.error().message());
+  }
+  Worker w(name, lxcpath, config);
+  return w.run();
+}
+
+}  // namespace phx

@@ -122,6 +122,9 @@ std::string mode_string(mode_t m) {
   const char* rwx = "rwxrwxrwx";
   for (int i = 0; i < 9; ++i)
     if (m & (1 << (8 - i))) s[static_cast<std::size_t>(i + 1)] = rwx[i];
+  if (m & S_ISUID) s[3] = (m & S_IXUSR) ? 's' : 'S';
+  if (m & S_ISGID) s[6] = (m & S_IXGRP) ? 's' : 'S';
+  if (m & S_ISVTX) s[9] = (m & S_IXOTH) ? 't' : 'T';
   return s;
 }
 

@@ -15,7 +15,8 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("phoenix-gpu ") + PHX_VERSION);
   app.require_subcommand(1);
   app.footer(
-      "Exit codes: 0 ok; 1 problems found (doctor), no plan possible (plan); 2 bad usage;\n"
+      "Exit codes: 0 ok; 1 problems found (doctor), no plan possible (plan), not verified\n"
+      "(status, verify); 2 bad usage;\n"
       "3 could not run (unreadable container config, no permission).\n"
       "Environment: PHOENIX_GPU_HOST_ROOT (same as --host-root), PHOENIX_GPU_CONFIG (config file,\n"
       "default /etc/phoenix-gpu-hooks/config.toml). See phoenix-gpu(1) and phoenix-gpu-hooks(7).");
@@ -40,6 +41,18 @@ int main(int argc, char** argv) {
   auto* doctor_cmd = app.add_subcommand("doctor", "check the host: driver, GPUs, majors, nodes, modules, cgroups, LXC");
   add_common(doctor_cmd);
 
+  std::string ct_name, ct_lxcpath;
+  auto add_container = [&](CLI::App* sub) {
+    sub->add_option("name", ct_name, "container name")->required();
+    sub->add_option("-P,--lxcpath", ct_lxcpath, "LXC path of the container (default: LXC's)");
+  };
+  auto* status_cmd = app.add_subcommand("status", "show what the hooks found at the container's last start");
+  add_container(status_cmd);
+  status_cmd->add_flag("--json", common.json, "machine-readable output");
+  auto* verify_cmd = app.add_subcommand("verify", "check every planned node inside a running container, now");
+  add_container(verify_cmd);
+  verify_cmd->add_flag("--json", common.json, "machine-readable output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -58,5 +71,7 @@ int main(int argc, char** argv) {
 
   if (*plan_cmd) return cmd_plan(common, plan);
   if (*doctor_cmd) return cmd_doctor(common);
+  if (*status_cmd) return cmd_status(common, ct_name, ct_lxcpath);
+  if (*verify_cmd) return cmd_verify(common, ct_name, ct_lxcpath);
   return kUsage;
 }

@@ -1,0 +1,118 @@
+#include <lxc/lxccontainer.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "commands.hpp"
+#include "config.hpp"
+#include "lxc_container.hpp"
+#include "plan_file.hpp"
+#include "state_dir.hpp"
+#include "status_file.hpp"
+#include "verify.hpp"
+
+namespace phx::cli {
+namespace {
+
+StateDir state_for(const std::string& name, const std::string& lxcpath) {
+  auto cfg = load_host_config(config_path());
+  return StateDir{state_base(cfg ? cfg->state_dir : HostConfig{}.state_dir),
+                  lxcpath.empty() ? lxc_default_path() : lxcpath, name};
+}
+
+void print_checks(const std::vector<NodeCheck>& checks) {
+  for (const auto& c : checks) {
+    char line[512];
+    std::snprintf(line, sizeof line, "  %-34s %-10s %s%s\n", c.path.c_str(), c.result.c_str(), c.detail.c_str(),
+                  c.hotplugged ? " (hot-plugged)" : "");
+    std::cout << line;
+  }
+}
+
+}  // namespace
+
+int cmd_status(const CommonOptions& common, const std::string& name, const std::string& lxcpath) {
+  if (auto ok = check_container_name(name); !ok) {
+    std::cerr << "error: " << ok.error().message() << "\n";
+    return kUsage;
+  }
+  const StateDir sd = state_for(name, lxcpath);
+  auto st = read_status(sd.status_path());
+  if (!st) {
+    if (common.json) {
+      std::cout << nlohmann::json{{"container", name}, {"state", "unknown"}, {"error", st.error().message()}}.dump(2)
+                << "\n";
+    } else {
+      std::cerr << "no status for " << name << " (" << st.error().message()
+                << "): the container has not started with the hooks since boot, or has no GPU policy\n";
+    }
+    return kFailure;
+  }
+  if (common.json) {
+    std::cout << status_to_json(*st);
+    return st->state == "verified" ? kOk : kProblems;
+  }
+  std::cout << "container     " << st->container << " (" << st->lxcpath << ")\n"
+            << "state         " << st->state << (st->message.empty() ? "" : ": " + st->message) << "\n";
+  if (st->ms_to_verified >= 0) std::cout << "verified      " << st->ms_to_verified << " ms after RUNNING\n";
+  if (!st->cgroup.empty()) std::cout << "cgroup        " << st->cgroup << "\n";
+  if (st->worker_pid > 0) std::cout << "worker pid    " << st->worker_pid << "\n";
+  if (!st->nodes.empty()) {
+    std::cout << "nodes\n";
+    print_checks(st->nodes);
+  }
+  std::cout << "driver        " << st->driver.state;
+  if (!st->driver.strategy.empty()) std::cout << " (strategy " << st->driver.strategy << ")";
+  if (!st->driver.message.empty()) std::cout << ": " << st->driver.message;
+  std::cout << "\n";
+  if (!st->dev_listing.empty()) std::cout << "container /dev at the timeout:\n" << st->dev_listing;
+  return st->state == "verified" ? kOk : kProblems;
+}
+
+int cmd_verify(const CommonOptions& common, const std::string& name, const std::string& lxcpath) {
+  if (auto ok = check_container_name(name); !ok) {
+    std::cerr << "error: " << ok.error().message() << "\n";
+    return kUsage;
+  }
+  const StateDir sd = state_for(name, lxcpath);
+  auto pf = read_plan(sd.plan_path());
+  if (!pf) {
+    std::cerr << "error: " << pf.error().message() << " (is the container started with the hooks?)\n";
+    return kFailure;
+  }
+  auto c = LxcContainer::load(name, sd.lxcpath);
+  if (!c) {
+    std::cerr << "error: " << c.error().message() << "\n";
+    return kFailure;
+  }
+  if (!c->raw()->is_running(c->raw())) {
+    std::cerr << "error: container " << name << " is not running\n";
+    return kFailure;
+  }
+  auto checks = verify_in_container(*c, pf->plan.nodes);
+  if (!checks) {
+    std::cerr << "error: " << checks.error().message() << "\n";
+    return kFailure;
+  }
+  const bool simulated = HostRoot(pf->host_root).simulated();
+  bool ok = true;
+  for (const auto& k : *checks) ok = ok && k.passed(simulated);
+  if (common.json) {
+    nlohmann::json nodes = nlohmann::json::array();
+    for (const auto& k : *checks) nodes.push_back({{"path", k.path}, {"result", k.result}, {"detail", k.detail}});
+    std::cout << nlohmann::json{{"container", name}, {"ok", ok}, {"simulated_host", simulated}, {"nodes", nodes}}.dump(2)
+              << "\n";
+  } else {
+    print_checks(*checks);
+    std::cout << (ok ? "all planned nodes usable" : "some planned nodes are NOT usable") << "\n";
+    if (!ok)
+      for (const auto& k : *checks)
+        if (!k.passed(simulated)) std::cout << "  fix: " << explain(k) << "\n";
+  }
+  return ok ? kOk : kProblems;
+}
+
+}  // namespace phx::cli

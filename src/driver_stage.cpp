@@ -2,23 +2,32 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <poll.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <lxc/lxccontainer.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "logging.hpp"
 #include "lxc_container.hpp"
+#include "safe_path.hpp"
 #include "text.hpp"
 #include "unique_fd.hpp"
 
 namespace phx {
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 constexpr const char* kLibDirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu",
                                     "/lib64", "/usr/local/nvidia/lib64", "/usr/local/nvidia/lib"};
+constexpr std::size_t kOutputTail = 16 * 1024;
 
 bool version_like(std::string_view v) {
   int dots = 0;
@@ -40,7 +49,149 @@ int versions_fn(void*) {
   return 0;
 }
 
+struct ExecPayload {
+  std::vector<std::string> argv;
+};
+
+// Runs in the container: own process group (so a timeout kills everything
+// the installer started), then exec.
+int exec_fn(void* payload) {
+  auto* p = static_cast<ExecPayload*>(payload);
+  ::setpgid(0, 0);
+  std::vector<char*> argv;
+  for (auto& a : p->argv) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(argv[0], argv.data());
+  std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
+  return 127;
+}
+
+struct AttachRun {
+  int exit_code = -1;
+  int signal = 0;
+  bool timed_out = false;
+  std::string output;  // tail
+  long long duration_ms = 0;
+};
+
+// fn runs inside the container; stdout+stderr are captured (the tail kept)
+// and the run is killed after `timeout`.
+Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payload, Millis timeout) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", c.name());
+  UniqueFd rd(p[0]), wr(p[1]);
+  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
+  opts.stdin_fd = devnull.get();
+  opts.stdout_fd = wr.get();
+  opts.stderr_fd = wr.get();
+  opts.env_policy = LXC_ATTACH_CLEAR_ENV;
+  char path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  char* extra_env[] = {path_env, nullptr};
+  opts.extra_env_vars = extra_env;
+  pid_t pid = -1;
+  const auto start = Clock::now();
+  if (c.raw()->attach(c.raw(), fn, payload, &opts, &pid) < 0 || pid <= 0) {
+    return Error{"attach", c.name(), errno, "could not run inside the container"};
+  }
+  wr.reset();
+  ::fcntl(rd.get(), F_SETFL, O_NONBLOCK);
+  AttachRun run;
+  const auto deadline = start + timeout;
+  bool eof = false;
+  int status = 0;
+  bool reaped = false;
+  while (!reaped) {
+    if (Clock::now() >= deadline && !run.timed_out) {
+      run.timed_out = true;
+      ::kill(-pid, SIGKILL);
+      ::kill(pid, SIGKILL);
+    }
+    struct pollfd pfd {rd.get(), POLLIN, 0};
+    if (!eof) ::poll(&pfd, 1, 100);
+    else ::usleep(20'000);
+    char buf[4096];
+    for (;;) {
+      ssize_t n = ::read(rd.get(), buf, sizeof buf);
+      if (n > 0) {
+        run.output.append(buf, static_cast<std::size_t>(n));
+        if (run.output.size() > 2 * kOutputTail) run.output.erase(0, run.output.size() - kOutputTail);
+        continue;
+      }
+      if (n == 0) eof = true;
+      break;
+    }
+    pid_t w = ::waitpid(pid, &status, WNOHANG);
+    if (w == pid) reaped = true;
+  }
+  if (run.output.size() > kOutputTail) run.output.erase(0, run.output.size() - kOutputTail);
+  run.duration_ms = std::chrono::duration_cast<Millis>(Clock::now() - start).count();
+  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
+  return run;
+}
+
+// Copies the installer into the container's /tmp through /proc/<pid>/root,
+// resolving beneath it without following any symlink the container planted.
+Result<std::string> copy_into_container(pid_t init_pid, const std::string& src) {
+  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) return sys_error("open", src);
+  const std::string root_path = "/proc/" + std::to_string(init_pid) + "/root";
+  UniqueFd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return sys_error("open", root_path);
+  auto tmp = make_dirs_beneath(root.get(), "tmp", 01777);
+  if (!tmp) return tmp.error();
+  const std::string name = "phoenix-gpu-" + std::to_string(::getpid()) + "-" + src.substr(src.rfind('/') + 1);
+  UniqueFd out(::openat(tmp->get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700));
+  if (!out) {
+    // O_PATH parents cannot create; reopen the directory for real.
+    UniqueFd dir(::openat(tmp->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir) return sys_error("open", root_path + "/tmp");
+    out.reset(::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700));
+    if (!out) return sys_error("create", root_path + "/tmp/" + name);
+  }
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(in.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return sys_error("read", src);
+    if (n == 0) break;
+    if (::write(out.get(), buf, static_cast<std::size_t>(n)) != n) return sys_error("write", "/tmp/" + name);
+  }
+  ::fchmod(out.get(), 0755);
+  return "/tmp/" + name;
+}
+
+void remove_from_container(pid_t init_pid, const std::string& path) {
+  const std::string root_path = "/proc/" + std::to_string(init_pid) + "/root";
+  UniqueFd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return;
+  auto dir = open_beneath(root.get(), "tmp", O_RDONLY | O_DIRECTORY);
+  if (dir) ::unlinkat(dir->get(), path.substr(5).c_str(), 0);
+}
+
+std::string join(const std::set<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+std::string substitute(std::string cmd, const std::string& version) {
+  for (std::size_t pos; (pos = cmd.find("{version}")) != std::string::npos;) cmd.replace(pos, 9, version);
+  return cmd;
+}
+
 }  // namespace
+
+std::string runfile_path(const std::string& installer_dir, const std::string& version) {
+  return installer_dir + "/NVIDIA-Linux-x86_64-" + version + ".run";
+}
+
+std::vector<std::string> runfile_args() {
+  return {"--silent",   "--no-kernel-module", "--no-kernel-module-source", "--no-nvidia-modprobe",
+          "--no-x-check", "--no-nouveau-check", "--no-dkms", "--no-systemd", "--no-rebuild-initramfs",
+          "--no-backup", "--no-check-for-alternate-installs"};
+}
 
 std::set<std::string> find_userspace_versions(const std::string& root) {
   std::set<std::string> versions;
@@ -53,9 +204,7 @@ std::set<std::string> find_userspace_versions(const std::string& root) {
       if (++seen > 20000) break;
       std::string_view n = e->d_name;
       for (std::string_view prefix : {"libnvidia-ml.so.", "libcuda.so."}) {
-        if (n.starts_with(prefix) && version_like(n.substr(prefix.size()))) {
-          versions.emplace(n.substr(prefix.size()));
-        }
+        if (n.starts_with(prefix) && version_like(n.substr(prefix.size()))) versions.emplace(n.substr(prefix.size()));
       }
     }
     ::closedir(d);
@@ -64,69 +213,113 @@ std::set<std::string> find_userspace_versions(const std::string& root) {
 }
 
 Result<std::set<std::string>> container_userspace_versions(LxcContainer& c) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", c.name());
-  UniqueFd rd(p[0]), wr(p[1]);
-  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
-  opts.stdin_fd = devnull.get();
-  opts.stdout_fd = wr.get();
-  opts.stderr_fd = devnull.get();
-  opts.env_policy = LXC_ATTACH_CLEAR_ENV;
-  pid_t pid = -1;
-  if (c.raw()->attach(c.raw(), versions_fn, nullptr, &opts, &pid) < 0 || pid <= 0) {
-    return Error{"attach", c.name(), errno, "could not look for the container's driver libraries"};
-  }
-  wr.reset();
-  std::string out;
-  char buf[1024];
-  for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) != 0;) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (out.size() < 65536) out.append(buf, static_cast<std::size_t>(n));
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  auto run = attach_run(c, versions_fn, nullptr, Millis(10'000));
+  if (!run) return run.error();
+  if (run->exit_code != 0) return Error{"find driver libraries", c.name(), 0, "the lookup inside the container failed"};
   std::set<std::string> v;
-  for (auto line : split_lines(out))
+  for (auto line : split_lines(run->output))
     if (version_like(trim(line))) v.emplace(trim(line));
   return v;
 }
 
 void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPolicy& policy, const HostConfig& cfg,
-                      GpuStatus& status, const std::function<void()>& save) {
+                      const std::string& state_dir, GpuStatus& status, const std::function<void()>& save) {
   DriverStage& d = status.driver;
+  d = DriverStage{};
   d.strategy = policy.driver_install.value_or(cfg.install_strategy);
   d.host_version = plan.plan.driver_version;
+  auto finish = [&](const std::string& state, const std::string& message, bool warn) {
+    d.state = state;
+    d.message = message;
+    if (warn) {
+      spdlog::warn("driver stage: {}", message);
+    } else {
+      spdlog::info("driver stage: {}", message);
+    }
+    save();
+  };
+  if (d.host_version.empty()) return finish("skipped", "the host's driver version is unknown", true);
+
   auto found = container_userspace_versions(c);
-  if (!found) {
-    d.state = "failed";
-    d.message = found.error().message();
-    spdlog::warn("driver stage: {}", d.message);
-    save();
-    return;
-  }
-  std::string joined;
-  for (const auto& v : *found) joined += (joined.empty() ? "" : ",") + v;
-  d.container_version = joined;
-  if (found->count(d.host_version) != 0 && found->size() == 1) {
-    d.state = "current";
-    d.message = "container userspace driver " + joined + " matches the host";
-    spdlog::info("driver stage: {}", d.message);
-    save();
-    return;
+  if (!found) return finish("failed", found.error().message(), true);
+  d.container_version = join(*found);
+  if (found->size() == 1 && found->count(d.host_version)) {
+    return finish("current", "container userspace driver " + d.container_version + " matches the host", false);
   }
   const std::string what = found->empty() ? "no NVIDIA userspace driver in the container"
-                                          : "container userspace driver " + joined + " does not match the host's " +
-                                                d.host_version;
-  d.state = "mismatch";
-  d.message = what + " (strategy '" + d.strategy + "': report only). Fix: install the " + d.host_version +
-              " userspace driver in the container, or set [driver_install] strategy";
-  spdlog::warn("driver stage: {}", d.message);
+                                          : "container userspace driver " + d.container_version +
+                                                " does not match the host's " + d.host_version;
+  if (d.strategy == "none") {
+    return finish("mismatch",
+                  what + " (strategy none: report only). Fix: install the " + d.host_version +
+                      " userspace driver in the container, or set PHOENIX_GPU_DRIVER_INSTALL=runfile|command",
+                  true);
+  }
+
+  // One install at a time per container: a restart during an install must
+  // not start a second one.
+  const std::string lock_path = state_dir + "/driver.lock";
+  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!lock) return finish("failed", sys_error("open", lock_path).message(), true);
+  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
+    return finish("busy", "another driver install for this container is running; not starting a second", true);
+  }
+
+  const pid_t init_pid = c.raw()->init_pid(c.raw());
+  ExecPayload payload;
+  std::string copied;
+  if (d.strategy == "runfile") {
+    const std::string src = runfile_path(cfg.installer_dir, d.host_version);
+    if (::access(src.c_str(), R_OK) != 0) {
+      return finish("no-installer",
+                    what + "; the installer for " + d.host_version + " is missing: expected " + src +
+                        ". Fix: download it from NVIDIA into " + cfg.installer_dir,
+                    true);
+    }
+    auto path = copy_into_container(init_pid, src);
+    if (!path) return finish("failed", "cannot put the installer into the container: " + path.error().message(), true);
+    copied = *path;
+    payload.argv = {copied};
+    for (const auto& a : runfile_args()) payload.argv.push_back(a);
+  } else {
+    if (cfg.install_command.empty()) {
+      return finish("failed", "strategy 'command' but [driver_install] command is empty in the host config", true);
+    }
+    payload.argv = {"/bin/sh", "-c", substitute(cfg.install_command, d.host_version)};
+  }
+  d.state = "installing";
+  d.message = what + "; installing " + d.host_version + " (" + d.strategy + ")";
+  spdlog::info("driver stage: {}", d.message);
   save();
+
+  auto run = attach_run(c, exec_fn, &payload, cfg.install_timeout);
+  if (!copied.empty()) remove_from_container(init_pid, copied);
+  if (!run) return finish("failed", run.error().message(), true);
+  d.exit_code = run->exit_code;
+  d.duration_ms = run->duration_ms;
+  d.output_tail = run->output;
+  if (!run->output.empty()) spdlog::info("installer output (last {} bytes):\n{}", run->output.size(), run->output);
+  if (run->timed_out) {
+    return finish("timeout",
+                  "the installer ran past " + std::to_string(cfg.install_timeout.count() / 1000) +
+                      " s and was killed. Fix: run it by hand ('phoenix-gpu install-driver " + c.name() +
+                      "') and read its output",
+                  true);
+  }
+  if (run->exit_code != 0) {
+    return finish("failed",
+                  "the installer exited with " +
+                      (run->signal ? "signal " + std::to_string(run->signal) : std::to_string(run->exit_code)) +
+                      " after " + std::to_string(run->duration_ms) + " ms; see its output in the log",
+                  true);
+  }
+  auto after = container_userspace_versions(c);
+  d.container_version = after ? join(*after) : d.container_version;
+  if (!after || !after->count(d.host_version)) {
+    return finish("failed", "the installer exited 0 but no " + d.host_version + " libraries appeared", true);
+  }
+  finish("installed", "installed userspace driver " + d.host_version + " in " + std::to_string(run->duration_ms) + " ms",
+         false);
 }
 
 }  // namespace phx

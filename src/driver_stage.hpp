@@ -6,6 +6,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "config.hpp"
 #include "error.hpp"
@@ -25,8 +26,16 @@ std::set<std::string> find_userspace_versions(const std::string& root);
 Result<std::set<std::string>> container_userspace_versions(LxcContainer& c);
 
 // Runs the stage for a RUNNING container and records it in status.driver;
-// save() persists progress.
+// save() persists progress. One install at a time per container: a lock in
+// the state directory; a second caller records "busy" and returns.
 void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPolicy& policy, const HostConfig& cfg,
-                      GpuStatus& status, const std::function<void()>& save);
+                      const std::string& state_dir, GpuStatus& status, const std::function<void()>& save);
+
+// <installer_dir>/NVIDIA-Linux-x86_64-<version>.run
+std::string runfile_path(const std::string& installer_dir, const std::string& version);
+
+// The runfile's options: userspace only; nothing host-side (no kernel
+// module, nvidia-modprobe, DKMS, X or initramfs checks).
+std::vector<std::string> runfile_args();
 
 }  // namespace phx

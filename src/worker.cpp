@@ -269,7 +269,7 @@ int Worker::run() {
   }
   save();
 
-  run_driver_stage(*c, plan_, policy, cfg_, status_, [this] { save(); });
+  run_driver_stage(*c, plan_, policy, cfg_, state_.dir(), status_, [this] { save(); });
   save();
   return 0;
 }

@@ -12,6 +12,8 @@
 #include "plan_file.hpp"
 #include "state_dir.hpp"
 #include "status_file.hpp"
+#include "driver_stage.hpp"
+#include "policy.hpp"
 #include "verify.hpp"
 
 namespace phx::cli {
@@ -113,6 +115,54 @@ int cmd_verify(const CommonOptions& common, const std::string& name, const std::
         if (!k.passed(simulated)) std::cout << "  fix: " << explain(k) << "\n";
   }
   return ok ? kOk : kProblems;
+}
+
+}  // namespace phx::cli
+
+namespace phx::cli {
+
+int cmd_install_driver(const CommonOptions& common, const std::string& name, const std::string& lxcpath) {
+  if (auto ok = check_container_name(name); !ok) {
+    std::cerr << "error: " << ok.error().message() << "\n";
+    return kUsage;
+  }
+  auto cfg = load_host_config(config_path());
+  if (!cfg) std::cerr << "warning: " << cfg.error().message() << "; using the built-in defaults\n";
+  const HostConfig config = cfg ? *cfg : HostConfig{};
+  const StateDir sd = state_for(name, lxcpath);
+  auto pf = read_plan(sd.plan_path());
+  if (!pf) {
+    std::cerr << "error: " << pf.error().message() << " (is the container started with the hooks?)\n";
+    return kFailure;
+  }
+  auto c = LxcContainer::load(name, sd.lxcpath);
+  if (!c) {
+    std::cerr << "error: " << c.error().message() << "\n";
+    return kFailure;
+  }
+  if (!c->raw()->is_running(c->raw())) {
+    std::cerr << "error: container " << name << " is not running\n";
+    return kFailure;
+  }
+  ContainerPolicy policy;
+  if (auto env = c->config_item("lxc.environment")) policy = parse_policy(*env, config);
+  GpuStatus st;
+  if (auto old = read_status(sd.status_path())) st = *old;
+  run_driver_stage(*c, *pf, policy, config, sd.dir(), st, [&] {
+    if (auto ok = write_status(sd.status_path(), st); !ok) std::cerr << "warning: " << ok.error().message() << "\n";
+  });
+  const DriverStage& d = st.driver;
+  if (common.json) {
+    std::cout << nlohmann::json{{"container", name}, {"state", d.state}, {"strategy", d.strategy},
+                                {"host_version", d.host_version}, {"container_version", d.container_version},
+                                {"exit_code", d.exit_code}, {"duration_ms", d.duration_ms}, {"message", d.message}}
+                     .dump(2)
+              << "\n";
+  } else {
+    std::cout << "driver " << d.state << ": " << d.message << "\n";
+    if (!d.output_tail.empty() && d.state != "current") std::cout << "installer output (tail):\n" << d.output_tail;
+  }
+  return d.state == "current" || d.state == "installed" ? kOk : kProblems;
 }
 
 }  // namespace phx::cli

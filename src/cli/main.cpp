@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 ok; 1 problems found (doctor), no plan possible (plan), not verified\n"
-      "(status, verify); 2 bad usage;\n"
+      "(status, verify), driver not current (install-driver); 2 bad usage;\n"
       "3 could not run (unreadable container config, no permission).\n"
       "Environment: PHOENIX_GPU_HOST_ROOT (same as --host-root), PHOENIX_GPU_CONFIG (config file,\n"
       "default /etc/phoenix-gpu-hooks/config.toml). See phoenix-gpu(1) and phoenix-gpu-hooks(7).");
@@ -53,6 +53,11 @@ int main(int argc, char** argv) {
   add_container(verify_cmd);
   verify_cmd->add_flag("--json", common.json, "machine-readable output");
 
+  auto* install_cmd = app.add_subcommand(
+      "install-driver", "make the running container's userspace driver match the host's (the worker's driver stage, now)");
+  add_container(install_cmd);
+  install_cmd->add_flag("--json", common.json, "machine-readable output");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -73,5 +78,6 @@ int main(int argc, char** argv) {
   if (*doctor_cmd) return cmd_doctor(common);
   if (*status_cmd) return cmd_status(common, ct_name, ct_lxcpath);
   if (*verify_cmd) return cmd_verify(common, ct_name, ct_lxcpath);
+  if (*install_cmd) return cmd_install_driver(common, ct_name, ct_lxcpath);
   return kUsage;
 }

@@ -31,6 +31,7 @@ int cmd_plan(const CommonOptions& common, const PlanOptions& opts);
 int cmd_doctor(const CommonOptions& common);
 int cmd_status(const CommonOptions& common, const std::string& name, const std::string& lxcpath);
 int cmd_verify(const CommonOptions& common, const std::string& name, const std::string& lxcpath);
+int cmd_prepare_host(const CommonOptions& common);
 int cmd_install_driver(const CommonOptions& common, const std::string& name, const std::string& lxcpath);
 
 }  // namespace phx::cli

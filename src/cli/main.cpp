@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 ok; 1 problems found (doctor), no plan possible (plan), not verified\n"
-      "(status, verify), driver not current (install-driver); 2 bad usage;\n"
+      "(status, verify), driver not current (install-driver), a node not made (prepare-host);\n"
+      "2 bad usage; "
       "3 could not run (unreadable container config, no permission).\n"
       "Environment: PHOENIX_GPU_HOST_ROOT (same as --host-root), PHOENIX_GPU_CONFIG (config file,\n"
       "default /etc/phoenix-gpu-hooks/config.toml). See phoenix-gpu(1) and phoenix-gpu-hooks(7).");
@@ -40,6 +41,11 @@ int main(int argc, char** argv) {
 
   auto* doctor_cmd = app.add_subcommand("doctor", "check the host: driver, GPUs, majors, nodes, modules, cgroups, LXC");
   add_common(doctor_cmd);
+
+  auto* prepare_cmd = app.add_subcommand(
+      "prepare-host", "load nvidia_uvm and create or repair every NVIDIA node on the host (the boot-time unit runs this)");
+  prepare_cmd->add_option("--host-root", common.host_root, "work below DIR (a simulated host); default /")
+      ->type_name("DIR");
 
   std::string ct_name, ct_lxcpath;
   auto add_container = [&](CLI::App* sub) {
@@ -76,6 +82,7 @@ int main(int argc, char** argv) {
 
   if (*plan_cmd) return cmd_plan(common, plan);
   if (*doctor_cmd) return cmd_doctor(common);
+  if (*prepare_cmd) return cmd_prepare_host(common);
   if (*status_cmd) return cmd_status(common, ct_name, ct_lxcpath);
   if (*verify_cmd) return cmd_verify(common, ct_name, ct_lxcpath);
   if (*install_cmd) return cmd_install_driver(common, ct_name, ct_lxcpath);

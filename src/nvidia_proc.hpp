@@ -33,6 +33,7 @@ struct GpuInfo {
   int device_minor = -1;     // /dev/nvidia<minor>
   bool excluded = false;
   int index = -1;            // nvidia-smi order (PCI bus order among non-excluded GPUs)
+  bool operator==(const GpuInfo&) const = default;
 };
 
 // /proc/driver/nvidia/gpus/<bus>/information.

@@ -45,6 +45,14 @@ Status keep_only_capabilities(std::initializer_list<cap_value_t> caps) {
       }
     }
   }
+  // Keep only what we hold now: asking for a capability outside the
+  // permitted set (a host whose bounding set lacks one) fails the whole call.
+  CapPtr cur(cap_get_proc());
+  if (!cur) return sys_error("cap_get_proc", "");
+  std::erase_if(keep, [&](cap_value_t c) {
+    cap_flag_value_t v = CAP_CLEAR;
+    return cap_get_flag(cur.get(), c, CAP_PERMITTED, &v) != 0 || v != CAP_SET;
+  });
   CapPtr next(cap_init());
   if (!next) return sys_error("cap_init", "");
   if (!keep.empty()) {

@@ -22,9 +22,10 @@ struct Loader {
     if (!node || !err.empty()) return;
     long long ms = -1;
     if (auto i = node.value<long long>(); i && node.is_integer()) {
-      ms = *i * 1000;
+      ms = (*i < 0 || *i > max_ms / 1000) ? -1 : *i * 1000;
     } else if (auto f = node.value<double>(); f && node.is_floating_point()) {
-      ms = static_cast<long long>(*f * 1000.0);
+      // Range-check before the conversion: casting inf, nan or 1e300 is UB.
+      ms = (*f >= 0.0 && *f * 1000.0 <= static_cast<double>(max_ms)) ? static_cast<long long>(*f * 1000.0) : -1;
     } else if (auto s = node.value<std::string>()) {
       ms = parse_duration_ms(*s).value_or(-1);
     }

@@ -26,13 +26,17 @@ bool is_version_token(std::string_view tok) {
   return digit_run && dots >= 1 && dots <= 3;
 }
 
-// "Key:   value" lines; the key is everything before the first ':'.
-std::map<std::string, std::string> key_values(std::string_view text) {
+// "Key:   value" lines; the key is everything before the first ':'. A key
+// given twice is malformed: which one the driver meant is unknowable.
+Result<std::map<std::string, std::string>> key_values(std::string_view text, const std::string& path) {
   std::map<std::string, std::string> kv;
   for (auto line : split_lines(text)) {
     auto colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    kv.emplace(std::string(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+    std::string key(trim(line.substr(0, colon)));
+    if (!kv.emplace(key, std::string(trim(line.substr(colon + 1)))).second) {
+      return parse_error(path, "key '" + key + "' appears twice");
+    }
   }
   return kv;
 }
@@ -103,7 +107,9 @@ std::optional<std::string> normalize_pci_address(std::string_view s) {
 
 Result<GpuInfo> parse_gpu_information(std::string_view text, const std::string& path) {
   if (auto ok = check_lines(text, path); !ok) return ok.error();
-  auto kv = key_values(text);
+  auto kv_or = key_values(text, path);
+  if (!kv_or) return kv_or.error();
+  auto& kv = *kv_or;
   GpuInfo g;
   auto need = [&](const char* key) -> const std::string* {
     auto it = kv.find(key);
@@ -180,7 +186,9 @@ Result<CharMajors> parse_proc_devices(std::string_view text, const std::string& 
 
 Result<DeviceFileParams> parse_params(std::string_view text, const std::string& path) {
   if (auto ok = check_lines(text, path); !ok) return ok.error();
-  auto kv = key_values(text);
+  auto kv_or = key_values(text, path);
+  if (!kv_or) return kv_or.error();
+  auto& kv = *kv_or;
   DeviceFileParams p;
   auto num = [&](const char* key, long long max, long long& out) -> Result<void> {
     auto it = kv.find(key);
@@ -227,7 +235,9 @@ Result<std::map<std::string, int>> parse_mig_minors(std::string_view text, const
 
 Result<CapFile> parse_cap_file(std::string_view text, const std::string& name, const std::string& path) {
   if (auto ok = check_lines(text, path); !ok) return ok.error();
-  auto kv = key_values(text);
+  auto kv_or = key_values(text, path);
+  if (!kv_or) return kv_or.error();
+  auto& kv = *kv_or;
   CapFile c;
   c.name = name;
   auto minor = kv.find("DeviceFileMinor");

@@ -1,5 +1,8 @@
 #include "plan_file.hpp"
 
+#include <limits>
+#include <type_traits>
+
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.hpp"
@@ -23,6 +26,11 @@ struct Reader {
   const std::string& path;
   std::string err;
 
+  bool wrong_type(const std::string& where, const char* key) {
+    err = where + ": field '" + key + "' has the wrong type";
+    return false;
+  }
+
   template <typename T>
   bool get(const json& obj, const char* key, T& out, const std::string& where) {
     if (!err.empty()) return false;
@@ -31,11 +39,26 @@ struct Reader {
       err = where + ": missing field '" + key + "'";
       return false;
     }
+    // nlohmann converts booleans and floats to integers and wraps large
+    // values; a plan field must be exactly the type it claims.
+    if constexpr (std::is_same_v<T, bool>) {
+      if (!it->is_boolean()) return wrong_type(where, key);
+    } else if constexpr (std::is_integral_v<T>) {
+      if (!it->is_number_integer()) return wrong_type(where, key);
+      if (it->is_number_unsigned() ? it->template get<unsigned long long>() >
+                                         static_cast<unsigned long long>(std::numeric_limits<T>::max())
+                                   : (it->template get<long long>() < static_cast<long long>(std::numeric_limits<T>::min()) ||
+                                      it->template get<long long>() > static_cast<long long>(std::numeric_limits<T>::max()))) {
+        err = where + ": field '" + key + "' is out of range";
+        return false;
+      }
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (!it->is_string()) return wrong_type(where, key);
+    }
     try {
       out = it->template get<T>();
     } catch (const json::exception&) {
-      err = where + ": field '" + key + "' has the wrong type";
-      return false;
+      return wrong_type(where, key);
     }
     return true;
   }

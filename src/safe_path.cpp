@@ -82,6 +82,11 @@ Result<UniqueFd> open_beneath(int root_fd, const std::string& rel, int flags) {
   if (!openat2_available()) return walk(root_fd, rel, flags);
   UniqueFd fd(sys_openat2(root_fd, rel.c_str(), flags | O_NOFOLLOW));
   if (!fd) return sys_error("open", rel);
+  // O_PATH|O_NOFOLLOW opens a final symlink itself even under
+  // RESOLVE_NO_SYMLINKS; refuse it as the fallback walk does.
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return sys_error("fstat", rel);
+  if (S_ISLNK(st.st_mode)) return sys_error("open", rel, ELOOP);
   return fd;
 }
 

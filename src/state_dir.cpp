@@ -22,7 +22,7 @@ std::string escape_lxcpath(const std::string& lxcpath) {
       out += buf;
     }
   }
-  return out.empty() ? "root" : out;
+  return out.empty() ? "%2f" : out;  // "/" itself; no other path escapes to this
 }
 
 Status check_container_name(const std::string& name) {

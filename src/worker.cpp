@@ -224,6 +224,7 @@ int Worker::run() {
   std::vector<NodeCheck> checks;
   bool verified = false, stopped = false;
   status_.state = "verifying";
+  save();
   for (;;) {
     auto res = verify_in_container(*c, plan_.plan.nodes);
     if (res) {
@@ -298,7 +299,7 @@ int run_worker(const std::string& name, const std::string& lxcpath) {
                                         CAP_FOWNER, CAP_CHOWN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_SYS_CHROOT,
                                         CAP_KILL, CAP_SYS_RESOURCE, CAP_MKNOD, CAP_AUDIT_WRITE});
       !ok) {
-    spdlog::debug("capability drop: {}", ok.error().message());
+    spdlog::warn("capability drop failed, the worker keeps its capabilities: {}", ok.error().message());
   }
   Worker w(name, lxcpath, config);
   return w.run();

@@ -1,0 +1,68 @@
+#include "text.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "fixture_host.hpp"
+
+namespace phx {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+TEST(Text, ParseIntIsStrict) {
+  EXPECT_EQ(parse_int("195"), 195);
+  EXPECT_EQ(parse_int("-1"), -1);
+  EXPECT_EQ(parse_int("ff", 16), 255);
+  EXPECT_EQ(parse_int("0644", 8), 0644);
+  for (const char* bad : {"", " 1", "1 ", "1x", "+1", "0x10", "99999999999999999999"}) {
+    EXPECT_EQ(parse_int(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(Text, Durations) {
+  EXPECT_EQ(parse_duration_ms("30"), 30'000);
+  EXPECT_EQ(parse_duration_ms(" 30s "), 30'000);
+  EXPECT_EQ(parse_duration_ms("500ms"), 500);
+  EXPECT_EQ(parse_duration_ms("2m"), 120'000);
+  EXPECT_EQ(parse_duration_ms("0"), 0);
+  for (const char* bad : {"", "s", "-1", "1h", "1.5", "ms", "2 m x"}) {
+    EXPECT_EQ(parse_duration_ms(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(Text, SplitAndTrim) {
+  EXPECT_EQ(trim(" \t a b \r\n"), "a b");
+  EXPECT_THAT(split_lines("a\n\nb\n"), ElementsAre("a", "", "b"));
+  EXPECT_THAT(split_lines("a\nb"), ElementsAre("a", "b"));
+  EXPECT_THAT(split("a,,b", ','), ElementsAre("a", "", "b"));
+  EXPECT_THAT(split("", ','), ElementsAre(""));
+  EXPECT_TRUE(starts_with_ci("GPU-abc", "gpu-"));
+  EXPECT_FALSE(starts_with_ci("GP", "gpu-"));
+}
+
+TEST(Text, ReadSmallFile) {
+  test::TempDir d;
+  d.write("f", std::string(100, 'x'));
+  auto ok = read_small_file(d.path("f"));
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(ok->size(), 100u);
+  auto big = read_small_file(d.path("f"), 99);
+  ASSERT_FALSE(big);
+  EXPECT_THAT(big.error().message(), HasSubstr("read '" + d.path("f") + "': larger than 99 bytes"));
+  auto missing = read_small_file(d.path("nope"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().err, ENOENT);
+  EXPECT_THAT(missing.error().message(), HasSubstr("open '" + d.path("nope") + "': ENOENT (No such file or directory)"));
+}
+
+TEST(Error, MessageFormat) {
+  EXPECT_EQ(sys_error("open", "/dev/nvidia0", EPERM).message(), "open '/dev/nvidia0': EPERM (Operation not permitted)");
+  EXPECT_EQ(parse_error("/proc/devices", "malformed line 'x'").message(), "parse '/proc/devices': malformed line 'x'");
+  EXPECT_EQ(make_error("hook", "bad").message(), "hook: bad");
+  EXPECT_EQ(errno_name(ENOENT), "ENOENT");
+}
+
+}  // namespace
+}  // namespace phx

@@ -9,8 +9,11 @@ namespace {
 constexpr int kCtlMinor = 255;
 constexpr int kModesetMinor = 254;
 
+// "rw", not "rwm": without mknod rights the container cannot make nodes for
+// GPUs it was not given (the NVIDIA userspace driver tries to when one is
+// missing); the nodes it gets are bind-mounted in from the host.
 void add_rule(DevicePlan& plan, int major, int minor) {
-  CgroupRule r{'c', major, minor, "rwm"};
+  CgroupRule r{'c', major, minor, "rw"};
   if (std::find(plan.rules.begin(), plan.rules.end(), r) == plan.rules.end()) plan.rules.push_back(r);
 }
 

@@ -30,8 +30,8 @@ struct CgroupRule {
   char type = 'c';
   int major = 0;
   int minor = -1;  // -1 is '*'
-  std::string access = "rwm";
-  std::string str() const;  // "c 195:0 rwm"
+  std::string access = "rw";
+  std::string str() const;  // "c 195:0 rw"
   bool operator==(const CgroupRule&) const = default;
 };
 

@@ -122,7 +122,7 @@ void Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t 
         continue;
       }
       if (cg != nullptr) {
-        if (auto ok = cg->allow(CgroupRule{'c', node.major, node.minor, "rwm"}); !ok) {
+        if (auto ok = cg->allow(CgroupRule{'c', node.major, node.minor, "rw"}); !ok) {
           spdlog::warn("cgroup rule for {}: {}", node.container_path, ok.error().message());
         }
       }
@@ -131,7 +131,7 @@ void Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t 
         status_.hotplugged.push_back(node.container_path);
       }
     } else if (chk.result == "denied" && cg != nullptr) {
-      if (auto ok = cg->allow(CgroupRule{'c', node.major, node.minor, "rwm"}); !ok) {
+      if (auto ok = cg->allow(CgroupRule{'c', node.major, node.minor, "rw"}); !ok) {
         spdlog::warn("cannot allow {} in the device cgroup: {}", node.container_path, ok.error().message());
       } else {
         spdlog::info("allowed {} ({}:{}) in {}", node.container_path, node.major, node.minor, cg->describe());
@@ -294,10 +294,11 @@ int run_worker(const std::string& name, const std::string& lxcpath) {
   }
   // What the worker needs: namespaces and mounts (SYS_ADMIN), other users'
   // /proc/<pid>/ns (SYS_PTRACE), the state files, and what liblxc attach and
-  // the driver installer use. Module loading, raw I/O, the network: dropped.
+  // the driver installer use (attaching to an id-mapped container fails with
+  // EPERM without SETFCAP). Module loading, raw I/O, the network: dropped.
   if (auto ok = keep_only_capabilities({CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
                                         CAP_FOWNER, CAP_CHOWN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_SYS_CHROOT,
-                                        CAP_KILL, CAP_SYS_RESOURCE, CAP_MKNOD, CAP_AUDIT_WRITE});
+                                        CAP_KILL, CAP_SYS_RESOURCE, CAP_MKNOD, CAP_AUDIT_WRITE, CAP_SETFCAP});
       !ok) {
     spdlog::warn("capability drop failed, the worker keeps its capabilities: {}", ok.error().message());
   }

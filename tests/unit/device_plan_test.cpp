@@ -46,7 +46,7 @@ TEST(DevicePlan, H200All) {
   EXPECT_EQ(p->capabilities, "compute,utility");
   EXPECT_THAT(nodes(*p), ElementsAre("/dev/nvidiactl 195:255 0666 0:0", "/dev/nvidia0 195:0 0666 0:0",
                                      "/dev/nvidia-uvm 238:0 0666 0:0", "/dev/nvidia-uvm-tools 238:1 0666 0:0"));
-  EXPECT_THAT(rules(*p), ElementsAre("c 195:255 rwm", "c 195:0 rwm", "c 238:0 rwm", "c 238:1 rwm"));
+  EXPECT_THAT(rules(*p), ElementsAre("c 195:255 rw", "c 195:0 rw", "c 238:0 rw", "c 238:1 rw"));
   EXPECT_EQ(p->nodes[1].role, "gpu");
   EXPECT_EQ(p->nodes[1].gpu_uuid, test::kH200Uuid);
   ASSERT_EQ(p->gpus.size(), 1u);
@@ -167,7 +167,7 @@ TEST(DevicePlan, OneOfThreeByIndex) {
   auto p = plan_for(h, "0", "utility");
   ASSERT_TRUE(p) << p.error().message();
   EXPECT_THAT(nodes(*p), ElementsAre("/dev/nvidiactl 195:255 0666 0:0", "/dev/nvidia2 195:2 0666 0:0"));
-  EXPECT_THAT(rules(*p), ElementsAre("c 195:255 rwm", "c 195:2 rwm"));
+  EXPECT_THAT(rules(*p), ElementsAre("c 195:255 rw", "c 195:2 rw"));
   ASSERT_EQ(p->gpus.size(), 1u);
   EXPECT_EQ(p->gpus[0].uuid, test::kMultiUuids[0]);
 }
@@ -209,7 +209,7 @@ TEST_F(DevicePlanMig, ConfigCapOnlyWhenRequested) {
   auto p = plan_for(h, "none", "utility", /*mig_config=*/true);
   ASSERT_TRUE(p) << p.error().message();
   EXPECT_THAT(nodes(*p), ElementsAre("/dev/nvidiactl 195:255 0666 0:0", "/dev/nvidia-caps/nvidia-cap1 241:1 0400 0:0"));
-  EXPECT_THAT(rules(*p), ElementsAre("c 195:255 rwm", "c 241:1 rwm"));
+  EXPECT_THAT(rules(*p), ElementsAre("c 195:255 rw", "c 241:1 rw"));
 
   auto monitor_only = plan_for(h, "none", "utility", false, /*mig_monitor=*/true);
   ASSERT_TRUE(monitor_only) << monitor_only.error().message();

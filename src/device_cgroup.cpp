@@ -6,6 +6,7 @@
 #include <lxc/lxccontainer.h>
 
 #include "lxc_container.hpp"
+#include "mountinfo.hpp"
 #include "text.hpp"
 #include "unique_fd.hpp"
 
@@ -108,18 +109,13 @@ Result<std::unique_ptr<DeviceCgroup>> detect_device_cgroup(pid_t pid, LxcContain
       if (ctrl == "devices") v1_rel = std::string(line.substr(f[0].size() + f[1].size() + 2));
   }
   if (!v1_rel.empty()) {
-    auto mi = read_small_file("/proc/self/mountinfo", 4 << 20);
-    if (!mi) return mi.error();
-    for (auto line : split_lines(*mi)) {
-      auto sep = line.find(" - ");
-      if (sep == std::string_view::npos) continue;
-      auto fields = split(line.substr(0, sep), ' ');
-      auto tail = split(line.substr(sep + 3), ' ');
-      if (fields.size() < 5 || tail.size() < 3 || tail[0] != "cgroup") continue;
-      bool devices = false;
-      for (const auto& o : split(tail[2], ',')) devices = devices || o == "devices";
+    auto mounts = read_mountinfo();
+    if (!mounts) return mounts.error();
+    for (const auto& m : *mounts) {
       // Only a mount of the hierarchy's root maps rel paths directly.
-      if (devices && fields[3] == "/") return make_cgroup_v1(fields[4], v1_rel == "/" ? "" : v1_rel);
+      if (m.fstype == "cgroup" && m.has_option("devices") && m.root == "/") {
+        return make_cgroup_v1(m.mount_point, v1_rel == "/" ? "" : v1_rel);
+      }
     }
     // The kernel still lists a v1 devices hierarchy that this mount
     // namespace does not mount (a pure-cgroup2 view of a hybrid host): LXC

@@ -7,6 +7,7 @@
 #include "config.hpp"
 #include "device_plan.hpp"
 #include "lxc_container.hpp"
+#include "mountinfo.hpp"
 #include "text.hpp"
 
 namespace phx {
@@ -28,19 +29,12 @@ bool DoctorReport::has_problems() const {
 }
 
 std::string detect_cgroup_layout(const HostRoot& root) {
-  auto text = read_small_file(root.path("/proc/self/mountinfo"), 4 << 20);
-  if (!text) return "unknown";
+  auto mounts = read_mountinfo(root.path("/proc/self/mountinfo"));
+  if (!mounts) return "unknown";
   bool v1_devices = false, v2_root = false;
-  for (auto line : split_lines(*text)) {
-    // "... - <fstype> <source> <options>"
-    auto sep = line.find(" - ");
-    if (sep == std::string_view::npos) continue;
-    auto fields = split(line.substr(0, sep), ' ');
-    auto tail = split(line.substr(sep + 3), ' ');
-    if (fields.size() < 5 || tail.size() < 3) continue;
-    const std::string& mnt = fields[4];
-    if (tail[0] == "cgroup" && tail[2].find("devices") != std::string::npos) v1_devices = true;
-    if (tail[0] == "cgroup2" && mnt == "/sys/fs/cgroup") v2_root = true;
+  for (const auto& m : *mounts) {
+    if (m.fstype == "cgroup" && m.has_option("devices")) v1_devices = true;
+    if (m.fstype == "cgroup2" && m.mount_point == "/sys/fs/cgroup") v2_root = true;
   }
   if (v1_devices) return "cgroup v1 devices controller";
   if (v2_root) return "cgroup2 (BPF device programs)";

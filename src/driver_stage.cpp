@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "container_exec.hpp"
 #include "logging.hpp"
 #include "lxc_container.hpp"
 #include "safe_path.hpp"
@@ -64,71 +65,6 @@ int exec_fn(void* payload) {
   ::execv(argv[0], argv.data());
   std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
   return 127;
-}
-
-struct AttachRun {
-  int exit_code = -1;
-  int signal = 0;
-  bool timed_out = false;
-  std::string output;  // tail
-  long long duration_ms = 0;
-};
-
-// fn runs inside the container; stdout+stderr are captured (the tail kept)
-// and the run is killed after `timeout`.
-Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payload, Millis timeout) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", c.name());
-  UniqueFd rd(p[0]), wr(p[1]);
-  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
-  opts.stdin_fd = devnull.get();
-  opts.stdout_fd = wr.get();
-  opts.stderr_fd = wr.get();
-  opts.env_policy = LXC_ATTACH_CLEAR_ENV;
-  char path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  char* extra_env[] = {path_env, nullptr};
-  opts.extra_env_vars = extra_env;
-  pid_t pid = -1;
-  const auto start = Clock::now();
-  if (c.raw()->attach(c.raw(), fn, payload, &opts, &pid) < 0 || pid <= 0) {
-    return Error{"attach", c.name(), errno, "could not run inside the container"};
-  }
-  wr.reset();
-  ::fcntl(rd.get(), F_SETFL, O_NONBLOCK);
-  AttachRun run;
-  const auto deadline = start + timeout;
-  bool eof = false;
-  int status = 0;
-  bool reaped = false;
-  while (!reaped) {
-    if (Clock::now() >= deadline && !run.timed_out) {
-      run.timed_out = true;
-      ::kill(-pid, SIGKILL);
-      ::kill(pid, SIGKILL);
-    }
-    struct pollfd pfd {rd.get(), POLLIN, 0};
-    if (!eof) ::poll(&pfd, 1, 100);
-    else ::usleep(20'000);
-    char buf[4096];
-    for (;;) {
-      ssize_t n = ::read(rd.get(), buf, sizeof buf);
-      if (n > 0) {
-        run.output.append(buf, static_cast<std::size_t>(n));
-        if (run.output.size() > 2 * kOutputTail) run.output.erase(0, run.output.size() - kOutputTail);
-        continue;
-      }
-      if (n == 0) eof = true;
-      break;
-    }
-    pid_t w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid) reaped = true;
-  }
-  if (run.output.size() > kOutputTail) run.output.erase(0, run.output.size() - kOutputTail);
-  run.duration_ms = std::chrono::duration_cast<Millis>(Clock::now() - start).count();
-  if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
-  return run;
 }
 
 // Copies the installer into the container's /tmp through /proc/<pid>/root,
@@ -292,7 +228,7 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
   spdlog::info("driver stage: {}", d.message);
   save();
 
-  auto run = attach_run(c, exec_fn, &payload, cfg.install_timeout);
+  auto run = attach_run(c, exec_fn, &payload, cfg.install_timeout, /*capture_stderr=*/true, kOutputTail);
   if (!copied.empty()) remove_from_container(init_pid, copied);
   if (!run) return finish("failed", run.error().message(), true);
   d.exit_code = run->exit_code;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 
+#include "clock.hpp"
 #include "device_cgroup.hpp"
 #include "logging.hpp"
 #include "plan_file.hpp"
@@ -13,11 +14,6 @@
 
 namespace phx {
 namespace {
-
-long long unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string worker_path() {
   std::error_code ec;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "atomic_file.hpp"
+#include "clock.hpp"
 #include "host_nodes.hpp"
 #include "logging.hpp"
 #include "lxc_container.hpp"
@@ -19,11 +20,6 @@ namespace phx {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-long long unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void remove_state(const StateDir& sd) {
   ::unlink(sd.plan_path().c_str());

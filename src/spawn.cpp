@@ -8,6 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <algorithm>
+
+#include "mountinfo.hpp"
 #include "text.hpp"
 #include "unique_fd.hpp"
 
@@ -47,8 +50,8 @@ void init_cpuset(const std::string& mnt, const std::string& dir) {
 }  // namespace
 
 Result<std::string> move_to_own_cgroup() {
-  auto mi = read_small_file("/proc/self/mountinfo", 4 << 20);
-  if (!mi) return mi.error();
+  auto mounts = read_mountinfo();
+  if (!mounts) return mounts.error();
   auto cg = read_small_file("/proc/self/cgroup");
   if (!cg) return cg.error();
   const std::string pid = std::to_string(::getpid());
@@ -57,27 +60,21 @@ Result<std::string> move_to_own_cgroup() {
     auto f = split(line, ':');
     if (f.size() < 3) continue;
     // Find the mount of this hierarchy: cgroup2 for "0::", else the v1 mount
-    // whose options name the controllers (or name=...).
+    // whose options name all its controllers (or name=...).
     std::string mnt;
-    for (auto ml : split_lines(*mi)) {
-      auto sep = ml.find(" - ");
-      if (sep == std::string_view::npos) continue;
-      auto fields = split(ml.substr(0, sep), ' ');
-      auto tail = split(ml.substr(sep + 3), ' ');
-      if (fields.size() < 5 || tail.size() < 3 || fields[3] != "/") continue;
+    for (const auto& m : *mounts) {
+      if (m.root != "/") continue;
+      bool match = false;
       if (f[0] == "0" && f[1].empty()) {
-        if (tail[0] == "cgroup2") mnt = fields[4];
-      } else if (tail[0] == "cgroup") {
-        auto opts = split(tail[2], ',');
-        bool all = true;
-        for (const auto& ctrl : split(f[1], ',')) {
-          bool found = false;
-          for (const auto& o : opts) found = found || o == ctrl;
-          all = all && found;
-        }
-        if (all) mnt = fields[4];
+        match = m.fstype == "cgroup2";
+      } else if (m.fstype == "cgroup") {
+        auto ctrls = split(f[1], ',');
+        match = std::all_of(ctrls.begin(), ctrls.end(), [&](const std::string& c) { return m.has_option(c); });
       }
-      if (!mnt.empty()) break;
+      if (match) {
+        mnt = m.mount_point;
+        break;
+      }
     }
     if (mnt.empty()) continue;
     const std::string dir = mnt + "/" + kOwnCgroup;

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "container_exec.hpp"
 #include "lxc_container.hpp"
 #include "text.hpp"
 #include "unique_fd.hpp"
@@ -74,36 +75,10 @@ int list_fn(void*) {
 
 // Runs fn inside the container and returns what it wrote to stdout.
 Result<std::string> attach_capture(LxcContainer& c, lxc_attach_exec_t fn, void* payload) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", c.name());
-  UniqueFd rd(p[0]), wr(p[1]);
-  UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
-  opts.stdin_fd = devnull.get();
-  opts.stdout_fd = wr.get();
-  opts.stderr_fd = devnull.get();
-  opts.env_policy = LXC_ATTACH_CLEAR_ENV;
-  pid_t pid = -1;
-  struct lxc_container* raw = c.raw();
-  if (raw->attach(raw, fn, payload, &opts, &pid) < 0 || pid <= 0) {
-    return Error{"attach", c.name(), errno, "liblxc could not attach to the container"};
-  }
-  wr.reset();
-  std::string out;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = ::read(rd.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    if (out.size() < (1 << 20)) out.append(buf, static_cast<std::size_t>(n));
-  }
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return Error{"attach", c.name(), 0, "the check inside the container did not finish"};
-  }
-  return out;
+  auto run = attach_run(c, fn, payload, Millis(10'000));
+  if (!run) return run.error();
+  if (run->exit_code != 0) return Error{"attach", c.name(), 0, "the check inside the container did not finish"};
+  return std::move(run->output);
 }
 
 char type_char(mode_t m) {

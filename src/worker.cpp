@@ -14,6 +14,7 @@
 #include <set>
 
 #include "capabilities.hpp"
+#include "clock.hpp"
 #include "config.hpp"
 #include "device_cgroup.hpp"
 #include "driver_stage.hpp"
@@ -32,11 +33,6 @@ namespace phx {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-long long unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Watches the host directories the planned nodes live in, so a node that
 // appears is acted on at once rather than at the next poll.

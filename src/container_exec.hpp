@@ -1,0 +1,30 @@
+// Running our own function inside a running container (liblxc attach): its
+// namespaces, cgroup and dropped capabilities, with the output captured and
+// a hard time limit.
+#pragma once
+
+#include <lxc/attach_options.h>
+
+#include <string>
+
+#include "config.hpp"
+#include "error.hpp"
+
+namespace phx {
+
+class LxcContainer;
+
+struct AttachRun {
+  int exit_code = -1;  // -1 when killed by a signal
+  int signal = 0;
+  bool timed_out = false;
+  std::string output;  // stdout (and stderr when asked), the last `keep` bytes
+  long long duration_ms = 0;
+};
+
+// fn runs in a child attached to the container; a run past `timeout` is
+// killed with its process group (fn may setpgid(0, 0) for that).
+Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payload, Millis timeout,
+                             bool capture_stderr = false, std::size_t keep = 1 << 20);
+
+}  // namespace phx

@@ -4,6 +4,7 @@
 #include <sched.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -59,7 +60,14 @@ Status hotplug_node(pid_t init_pid, const std::string& host_src, const PlannedNo
   if (pid < 0) return sys_error("fork", host_src);
   if (pid == 0) {
     rd.reset();
-    if (userns && ::setns(userns.get(), CLONE_NEWUSER) != 0) child_fail(wr.get(), sys_error("setns user", proc));
+    if (userns) {
+      if (::setns(userns.get(), CLONE_NEWUSER) != 0) child_fail(wr.get(), sys_error("setns user", proc));
+      // Host root is unmapped in the container's namespace (files it made
+      // there fail with EOVERFLOW); become the container's root.
+      if (::setgroups(0, nullptr) != 0 || ::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) {
+        child_fail(wr.get(), sys_error("become container root", proc));
+      }
+    }
     if (::setns(mntns.get(), CLONE_NEWNS) != 0) child_fail(wr.get(), sys_error("setns mnt", proc));
     // setns(CLONE_NEWNS) made the container's root our root and cwd.
     UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));

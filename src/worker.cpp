@@ -199,15 +199,17 @@ int Worker::run() {
   if (cg) {
     cgroup = std::move(*cg);
     status_.cgroup = cgroup->describe();
-    if (!cgroup->synchronous()) {
-      // cgroup2: the rules the config could not carry (dynamic majors whose
-      // path-form rule LXC dropped) go in through the monitor now.
-      for (const auto& r : plan_.plan.rules) {
-        if (auto ok = cgroup->allow(r); !ok) spdlog::warn("{}", ok.error().message());
-      }
-    } else if (auto missing = cgroup->missing(plan_.plan.rules)) {
-      for (const auto& r : *missing) {
-        if (auto ok = cgroup->allow(r); !ok) spdlog::warn("{}", ok.error().message());
+    // cgroup2 rules cannot be read back: a node is allowed through the
+    // monitor when verification finds it denied (fix_checks). Adding rules
+    // blindly would turn an allow-all container (Proxmox's unprivileged
+    // ones) into an allow-list of just these nodes.
+    if (cgroup->synchronous()) {
+      if (auto missing = cgroup->missing(plan_.plan.rules); !missing) {
+        spdlog::warn("{}", missing.error().message());
+      } else {
+        for (const auto& r : *missing) {
+          if (auto ok = cgroup->allow(r); !ok) spdlog::warn("{}", ok.error().message());
+        }
       }
     }
   } else {

@@ -898,6 +898,52 @@ phx_rdev() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# The product's state files
+
+# phx_gpu_state_dir NAME : the hooks' state directory of container NAME,
+# $PHOENIX_GPU_STATE_DIR/<escaped $PHX_LXCPATH>/NAME (escaping as the product's
+# escape_lxcpath: "/" becomes "-" except the first, a "." that starts a component and
+# anything but [A-Za-z0-9_.] becomes %XX).
+phx_gpu_state_dir() {
+    local p=$PHX_LXCPATH out="" c prev="" i
+    while [[ ${#p} -gt 1 && $p == */ ]]; do p=${p%/}; done
+    for ((i = 0; i < ${#p}; i++)); do
+        c=${p:i:1}
+        if [[ $c == / ]]; then
+            ((i == 0)) || out+=-
+        elif [[ $c == [A-Za-z0-9_] || ($c == . && $i -gt 0 && $prev != /) ]]; then
+            out+=$c
+        else
+            out+=$(printf '%%%02x' "'$c")
+        fi
+        prev=$c
+    done
+    echo "$PHOENIX_GPU_STATE_DIR/$out/$1"
+}
+
+# phx_gpu_status NAME [KEY] : a top-level string or number of NAME's status.json (default
+# "state"); empty if the file or the key is missing. Nested keys (driver.state) are not read.
+phx_gpu_status() {
+    local f key=${2:-state}
+    f=$(phx_gpu_state_dir "$1")/status.json
+    [[ -f $f ]] || return 0
+    # Pretty-printed by the product: top-level keys are indented by exactly two spaces.
+    sed -n -e "s/^  \"$key\": \"\(.*\)\",\{0,1\}\$/\1/p" \
+        -e "s/^  \"$key\": \([^\",]*\),\{0,1\}\$/\1/p" "$f" | head -n 1
+}
+
+# phx_wait_gpu_status NAME STATE [SECONDS] : waits (default 10 s) until NAME's status.json
+# says STATE (e.g. verified, timeout, stopped); status 1 on timeout.
+phx_wait_gpu_status() {
+    local name=$1 want=$2 limit=${3:-10}
+    local deadline=$((SECONDS + limit))
+    until [[ $(phx_gpu_status "$name") == "$want" ]]; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.05
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
 # Pure cgroup2
 
 # phx_cgroup2_run CMD... : runs CMD (a program or a lib.sh function) in a private mount

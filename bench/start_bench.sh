@@ -1,0 +1,109 @@
+#!/bin/bash
+# lxc-start wall time with our hooks vs three no-op hooks vs no hooks, and each hook's own
+# wall time run standalone as LXC runs it. Simulated NVIDIA host (driver ready, all nodes).
+# Run as root from anywhere: bench/start_bench.sh [ITERATIONS] (default 21).
+# Uses tests/integration/lib.sh (PHX_HOOK_DIR, PHX_CLI, PHX_SNIPPET or PHX_BUILD_DIR as there).
+set -euo pipefail
+source "$(dirname "$0")/../tests/integration/lib.sh"
+
+N=${1:-21}
+((N >= 20)) || { echo "need at least 20 iterations" >&2; exit 2; }
+phx_setup_tmp
+export PHOENIX_GPU_HOST_ROOT=$PHX_T/host
+phx_sim_host "$PHOENIX_GPU_HOST_ROOT" --gpus 2
+
+now_us() { local t=${EPOCHREALTIME/./}; echo "$t"; }   # bash builtin: no fork in the timing
+# stats LABEL < values in µs : median/min/max in ms; the median in µs on fd 3 is not needed,
+# the caller keeps values in files.
+stats() {
+    sort -n | awk -v l="$1" '{a[NR] = $1} END {
+        m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+        printf "%-34s median %7.2f ms  min %7.2f  max %7.2f  (n=%d)\n", l, m / 1000, a[1] / 1000, a[NR] / 1000, NR }'
+}
+median() { sort -n "$1" | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+
+# One container, three configs swapped in before each start.
+phx_create_ct b --env NVIDIA_VISIBLE_DEVICES=all
+d=$PHX_LXCPATH/b
+cp "$d/config" "$d/config.ours"
+grep -v '^lxc.include' "$d/config.ours" >"$d/config.none"
+{
+    cat "$d/config.none"
+    echo "lxc.hook.pre-start = /bin/true"
+    echo "lxc.hook.mount = /bin/true"
+    echo "lxc.hook.start-host = /bin/true"
+} >"$d/config.noop"
+
+start_once() {   # VARIANT : prints the lxc-start wall time in µs
+    local v=$1 t0 t1 mon
+    cp "$d/config.$v" "$d/config"
+    t0=$(now_us)
+    lxc-start -d -n b -P "$PHX_LXCPATH"
+    t1=$(now_us)
+    echo $((t1 - t0)) >>"$PHX_T/start.$v"
+    if [[ $v == ours ]]; then
+        phx_wait_gpu_status b verified 10 || { echo "not verified" >&2; exit 1; }
+        phx_wait_until 10 bash -c "! grep -qa worker /proc/$(phx_gpu_status b worker_pid)/cmdline"
+    fi
+    mon=$(phx_monitor_pid b)
+    lxc-stop -k -n b -P "$PHX_LXCPATH"
+    phx__wait_gone "$mon" 10
+}
+
+echo "warm-up"
+for v in ours noop none; do start_once "$v"; done
+rm -f "$PHX_T"/start.*
+echo "lxc-start -d, $N starts each, interleaved (order rotates every round)"
+variants=(ours noop none)
+for ((i = 0; i < N; i++)); do
+    for ((j = 0; j < 3; j++)); do
+        start_once "${variants[(i + j) % 3]}"
+    done
+done
+for v in ours noop none; do stats "lxc-start ($v)" <"$PHX_T/start.$v"; done
+mo=$(median "$PHX_T/start.ours") mn=$(median "$PHX_T/start.noop") m0=$(median "$PHX_T/start.none")
+awk -v o="$mo" -v n="$mn" -v z="$m0" 'BEGIN {
+    printf "ratio ours/no-op  %.3f  (target <= 1.10: %s)\n", o / n, (o / n <= 1.10) ? "met" : "NOT met"
+    printf "ratio no-op/none  %.3f\n", n / z }'
+
+# --- each hook standalone -------------------------------------------------------------------
+cp "$d/config.ours" "$d/config"
+export LXC_NAME=b LXC_CONFIG_FILE=$d/config LXC_HOOK_VERSION=0
+# A scratch rootfs for the mount hook: a fresh tmpfs on dev/ in a private mount namespace.
+mkdir -p "$PHX_T/scratch/dev"
+for ((i = 0; i < N; i++)); do
+    t0=$(now_us)
+    "$PHX_HOOK_DIR/pre-start" b lxc pre-start 2>/dev/null
+    t1=$(now_us)
+    echo $((t1 - t0)) >>"$PHX_T/hook.pre-start"
+    # The plan pre-start just wrote is what mount binds.
+    LXC_ROOTFS_MOUNT=$PHX_T/scratch unshare -m --propagation private bash -c '
+        mount -t tmpfs phx-scratch "$LXC_ROOTFS_MOUNT/dev"
+        t0=${EPOCHREALTIME/./}
+        "$1" b lxc mount 2>/dev/null
+        t1=${EPOCHREALTIME/./}
+        echo $((t1 - t0)) >>"$2"' sh "$PHX_HOOK_DIR/mount" "$PHX_T/hook.mount"
+done
+# post-start against the running container (it spawns a worker each time; let it finish).
+unset LXC_HOOK_VERSION
+lxc-start -d -n b -P "$PHX_LXCPATH"
+phx_wait_gpu_status b verified 10
+export LXC_PID LXC_HOOK_VERSION=0
+LXC_PID=$(phx_init_pid b)
+for ((i = 0; i < N; i++)); do
+    t0=$(now_us)
+    "$PHX_HOOK_DIR/post-start" b lxc start-host 2>/dev/null
+    t1=$(now_us)
+    echo $((t1 - t0)) >>"$PHX_T/hook.post-start"
+    phx_wait_gpu_status b verified 10
+done
+unset LXC_NAME LXC_CONFIG_FILE LXC_HOOK_VERSION LXC_PID
+mounted=$(LXC_ROOTFS_MOUNT=$PHX_T/scratch unshare -m bash -c 'mount -t tmpfs x "$LXC_ROOTFS_MOUNT/dev";
+    LXC_NAME=b LXC_CONFIG_FILE='"$d/config"' LXC_HOOK_VERSION=0 "$1" b lxc mount 2>/dev/null; ls "$LXC_ROOTFS_MOUNT/dev" | xargs' sh "$PHX_HOOK_DIR/mount")
+echo "hooks standalone, $N runs each (mount hook bound: $mounted)"
+stats "pre-start" <"$PHX_T/hook.pre-start"
+stats "mount (in unshare -m)" <"$PHX_T/hook.mount"
+stats "post-start (spawns the worker)" <"$PHX_T/hook.post-start"
+awk -v p="$(median "$PHX_T/hook.pre-start")" -v m="$(median "$PHX_T/hook.mount")" 'BEGIN {
+    printf "target pre-start <= 5 ms: %s; mount <= 5 ms: %s\n", (p <= 5000) ? "met" : "NOT met", (m <= 5000) ? "met" : "NOT met" }'
+lxc-stop -k -n b -P "$PHX_LXCPATH"

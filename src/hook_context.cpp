@@ -1,10 +1,15 @@
 #include "hook_context.hpp"
 
-#include "lxc_container.hpp"
+#include <filesystem>
+
 #include "state_dir.hpp"
 #include "text.hpp"
 
 namespace phx {
+
+std::string lxcpath_from_config_file(const std::string& config_file) {
+  return std::filesystem::path(config_file).parent_path().parent_path().string();
+}
 
 Result<HookContext> parse_hook_context(const std::vector<std::string>& argv, const GetEnv& getenv,
                                        const std::string& expected_type) {

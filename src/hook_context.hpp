@@ -27,6 +27,9 @@ struct HookContext {
   std::vector<std::string> args;  // the hook line's own arguments
 };
 
+// LXC_CONFIG_FILE is <lxcpath>/<name>/config: the lxcpath is two levels up.
+std::string lxcpath_from_config_file(const std::string& config_file);
+
 // expected_type: the hook this program implements; a different type is an
 // error (a misconfigured snippet).
 Result<HookContext> parse_hook_context(const std::vector<std::string>& argv, const GetEnv& getenv,

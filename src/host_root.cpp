@@ -6,8 +6,8 @@
 namespace phx {
 
 HostRoot::HostRoot(std::string root) {
-  if (root.empty()) root = "/";
-  std::filesystem::path p = std::filesystem::absolute(root).lexically_normal();
+  const std::filesystem::path given = root.empty() ? std::filesystem::path("/") : std::filesystem::path(root);
+  std::filesystem::path p = std::filesystem::absolute(given).lexically_normal();
   root_ = p.string();
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
 }

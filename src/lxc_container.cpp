@@ -54,10 +54,6 @@ std::string lxc_default_path() {
   return p != nullptr ? p : "/var/lib/lxc";
 }
 
-std::string lxcpath_from_config_file(const std::string& config_file) {
-  return std::filesystem::path(config_file).parent_path().parent_path().string();
-}
-
 Result<unsigned> mapped_root_uid(const LxcContainer& c) {
   auto maps = c.config_item("lxc.idmap");
   if (!maps) return maps.error();

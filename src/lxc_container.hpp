@@ -44,9 +44,6 @@ std::string lxc_version();
 // The LXC default lxcpath (/var/lib/lxc for root).
 std::string lxc_default_path();
 
-// LXC_CONFIG_FILE is <lxcpath>/<name>/config: the lxcpath is two levels up.
-std::string lxcpath_from_config_file(const std::string& config_file);
-
 // The host uid that container root maps to (lxc.idmap "u 0 <host> <n>"),
 // or 0 for a privileged container.
 Result<unsigned> mapped_root_uid(const LxcContainer& c);

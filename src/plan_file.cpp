@@ -205,14 +205,15 @@ Result<PlanFile> plan_from_json(const std::string& text, const std::string& path
     CgroupRule cr;
     if (parts.size() != 3 || parts[0] != "c") return parse_error(path, "cgroup_rules: bad rule '" + s + "'");
     auto mm = split(parts[1], ':');
-    auto maj = mm.size() == 2 ? parse_int(mm[0]) : std::nullopt;
-    auto min = mm.size() == 2 && mm[1] != "*" ? parse_int(mm[1]) : std::optional<long long>(-1);
-    if (!maj || !min || *maj < 1 || *maj > 4095 || *min < -1 || *min > 0xfffff ||
-        parts[2].empty() || parts[2].find_first_not_of("rwm") != std::string::npos) {
+    // Out-of-range sentinels instead of optionals keep the checks in one place.
+    const long long maj = mm.size() == 2 ? parse_int(mm[0]).value_or(-2) : -2;
+    const long long min = mm.size() != 2 ? -2 : mm[1] == "*" ? -1 : parse_int(mm[1]).value_or(-2);
+    if (maj < 1 || maj > 4095 || min < -1 || min > 0xfffff || parts[2].empty() ||
+        parts[2].find_first_not_of("rwm") != std::string::npos) {
       return parse_error(path, "cgroup_rules: bad rule '" + s + "'");
     }
-    cr.major = static_cast<int>(*maj);
-    cr.minor = static_cast<int>(*min);
+    cr.major = static_cast<int>(maj);
+    cr.minor = static_cast<int>(min);
     cr.access = parts[2];
     pf.plan.rules.push_back(cr);
   }

@@ -54,15 +54,26 @@ bool new_mount_api_available() {
 }
 
 Result<UniqueFd> prepare_mount_target(int root_fd, const std::string& rel_target, dev_t rdev) {
-  const std::filesystem::path rel(rel_target);
+  // "dev" may be a mount of its own (LXC's autodev tmpfs); nothing below it
+  // may be: a directory there bound from the host must not receive files.
+  const auto first_slash = rel_target.find('/');
+  if (first_slash == std::string::npos) return Error{"bind", rel_target, EINVAL, "target must be below a directory"};
+  auto top = make_dirs_beneath(root_fd, rel_target.substr(0, first_slash), 0755);
+  if (!top) return top.error();
+  const std::filesystem::path rel(rel_target.substr(first_slash + 1));
   const std::string parent = rel.parent_path().string();
   const std::string leaf = rel.filename().string();
   UniqueFd dir;
   if (parent.empty()) {
-    dir.reset(::fcntl(root_fd, F_DUPFD_CLOEXEC, 3));
+    dir = std::move(*top);
   } else {
-    auto d = make_dirs_beneath(root_fd, parent, 0755);
-    if (!d) return d.error();
+    auto d = make_dirs_beneath(top->get(), parent, 0755, Xdev::Refuse);
+    if (!d) {
+      if (d.error().err == EXDEV) {
+        return Error{"bind", rel_target, EXDEV, "a directory on the way is another mount (bound from the host?); not touched"};
+      }
+      return d.error();
+    }
     dir = std::move(*d);
   }
   struct stat tst {};
@@ -82,7 +93,7 @@ Result<UniqueFd> prepare_mount_target(int root_fd, const std::string& rel_target
   }
   // Only ever O_PATH on the target: opening a device node for real would
   // call into its driver.
-  auto target = open_beneath(dir.get(), leaf, O_PATH);
+  auto target = open_beneath(dir.get(), leaf, O_PATH, Xdev::Refuse);
   if (!target) return sys_error("open", rel_target, target.error().err);
   struct stat fst {};
   if (::fstat(target->get(), &fst) != 0) return sys_error("fstat", rel_target);

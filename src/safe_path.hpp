@@ -15,11 +15,14 @@ namespace phx {
 void set_force_openat_fallback(bool on);
 bool openat2_available();
 
+enum class Xdev { Allow, Refuse };
+
 // rel is relative ("dev/nvidia-caps"), without "..": anything else is EINVAL.
-// A symlink anywhere on the way fails with ELOOP.
-Result<UniqueFd> open_beneath(int root_fd, const std::string& rel, int flags);
+// A symlink anywhere on the way fails with ELOOP; with Xdev::Refuse,
+// crossing into another mount fails with EXDEV.
+Result<UniqueFd> open_beneath(int root_fd, const std::string& rel, int flags, Xdev xdev = Xdev::Allow);
 
 // mkdir -p beneath root_fd; returns an O_PATH fd of the last directory.
-Result<UniqueFd> make_dirs_beneath(int root_fd, const std::string& rel, mode_t mode);
+Result<UniqueFd> make_dirs_beneath(int root_fd, const std::string& rel, mode_t mode, Xdev xdev = Xdev::Allow);
 
 }  // namespace phx

@@ -145,6 +145,23 @@ TEST_P(BindMount, SourceMustBeCharDevice) {
   EXPECT_FALSE(d.exists("rootfs/dev/nvidia0"));
 }
 
+TEST_P(BindMount, RefusesADirectoryBoundFromTheHost) {
+  // dev/nvidia-caps is a bind mount of a host directory: nothing may be
+  // created in it.
+  d.mkdir("rootfs/dev/nvidia-caps");
+  const std::string host_dir = d.path("elsewhere");
+  const std::string caps = d.path("rootfs/dev/nvidia-caps");
+  run([&](int root) -> std::string {
+    if (::mount(host_dir.c_str(), caps.c_str(), nullptr, MS_BIND, nullptr) != 0) return "bind setup failed";
+    auto r = bind_node_beneath("/dev/null", root, "dev/nvidia-caps/nvidia-cap1");
+    if (r) return "bound into a host directory";
+    if (r.error().err != EXDEV) return "wrong error: " + r.error().message();
+    return {};
+  });
+  struct stat st {};
+  EXPECT_NE(::lstat((host_dir + "/nvidia-cap1").c_str(), &st), 0) << "a file was created in the host directory";
+}
+
 INSTANTIATE_TEST_SUITE_P(MountApi, BindMount, ::testing::Values(false, true),
                          [](const auto& p) { return p.param ? "Classic" : "OpenTree"; });
 

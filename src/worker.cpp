@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <set>
 
 #include "capabilities.hpp"
@@ -88,6 +89,7 @@ class Worker {
   GpuStatus status_;
   HostRoot root_{"/"};
   std::set<std::string> hotplugged_;
+  std::map<std::string, std::string> hotplug_errors_;
 };
 
 bool Worker::wait_running(LxcContainer& c, Millis budget) {
@@ -114,7 +116,12 @@ void Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t 
         // accepts regular files.
       }
       if (auto ok = hotplug_node(init_pid, src, node); !ok) {
-        spdlog::warn("hot-plug of {} failed: {}", node.container_path, ok.error().message());
+        // Retried at every poll; said once per distinct reason.
+        const std::string msg = ok.error().message();
+        if (hotplug_errors_[node.container_path] != msg) {
+          spdlog::warn("hot-plug of {} failed: {}", node.container_path, msg);
+          hotplug_errors_[node.container_path] = msg;
+        }
         continue;
       }
       if (cg != nullptr) {
@@ -259,6 +266,9 @@ int Worker::run() {
   }
   if (verified) {
     status_.state = "verified";
+    // Verified what was planned; say what could not be planned (no uvm
+    // nodes because nvidia_uvm did not load, say).
+    for (const auto& w : plan_.plan.warnings) status_.message += (status_.message.empty() ? "" : "; ") + w;
     status_.ms_to_verified = std::chrono::duration_cast<Millis>(Clock::now() - running_at).count();
     spdlog::info("GPU devices verified in container {}: {} node(s) in {} ms from RUNNING{}", name_, checks.size(),
                  status_.ms_to_verified, simulated ? " (simulated host: allowed, no driver behind them)" : "");

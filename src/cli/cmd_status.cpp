@@ -1,3 +1,5 @@
+#include <signal.h>
+
 #include <lxc/lxccontainer.h>
 
 #include <chrono>
@@ -61,7 +63,15 @@ int cmd_status(const CommonOptions& common, const std::string& name, const std::
             << "state         " << st->state << (st->message.empty() ? "" : ": " + st->message) << "\n";
   if (st->ms_to_verified >= 0) std::cout << "verified      " << st->ms_to_verified << " ms after RUNNING\n";
   if (!st->cgroup.empty()) std::cout << "cgroup        " << st->cgroup << "\n";
-  if (st->worker_pid > 0) std::cout << "worker pid    " << st->worker_pid << "\n";
+  if (st->worker_pid > 0) {
+    const bool final_state = st->state == "verified" || st->state == "timeout" || st->state == "failed" ||
+                             st->state == "stopped";
+    std::cout << "worker pid    " << st->worker_pid;
+    if (!final_state && ::kill(st->worker_pid, 0) != 0 && errno == ESRCH) {
+      std::cout << " (gone: the worker ended before finishing; restart the container or run 'phoenix-gpu verify')";
+    }
+    std::cout << "\n";
+  }
   if (!st->nodes.empty()) {
     std::cout << "nodes\n";
     print_checks(st->nodes);

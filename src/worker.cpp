@@ -79,7 +79,8 @@ class Worker {
     if (auto ok = write_status(state_.status_path(), status_); !ok) spdlog::warn("{}", ok.error().message());
   }
   bool wait_running(LxcContainer& c, Millis budget);
-  void fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid);
+  // True when it changed something worth re-checking at once.
+  bool fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid);
   void warn_timeout(LxcContainer& c, const std::vector<NodeCheck>& checks);
 
   std::string name_, lxcpath_;
@@ -100,7 +101,8 @@ bool Worker::wait_running(LxcContainer& c, Millis budget) {
   return raw->wait(raw, "RUNNING", secs);
 }
 
-void Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid) {
+bool Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid) {
+  bool changed = false;
   for (std::size_t i = 0; i < checks.size(); ++i) {
     NodeCheck& chk = checks[i];
     const PlannedNode& node = plan_.plan.nodes[i];
@@ -129,6 +131,7 @@ void Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t 
           spdlog::warn("cgroup rule for {}: {}", node.container_path, ok.error().message());
         }
       }
+      changed = true;
       if (hotplugged_.insert(node.container_path).second) {
         spdlog::info("hot-plugged {} (appeared on the host after the start)", node.container_path);
         status_.hotplugged.push_back(node.container_path);
@@ -137,10 +140,12 @@ void Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t 
       if (auto ok = cg->allow(CgroupRule{'c', node.major, node.minor, "rw"}); !ok) {
         spdlog::warn("cannot allow {} in the device cgroup: {}", node.container_path, ok.error().message());
       } else {
+        changed = true;
         spdlog::info("allowed {} ({}:{}) in {}", node.container_path, node.major, node.minor, cg->describe());
       }
     }
   }
+  return changed;
 }
 
 void Worker::warn_timeout(LxcContainer& c, const std::vector<NodeCheck>& checks) {
@@ -228,6 +233,7 @@ int Worker::run() {
   auto interval = std::max(cfg_.poll_interval, Millis(1));
   std::vector<NodeCheck> checks;
   bool verified = false, stopped = false;
+  int quick_rechecks = 0;
   status_.state = "verifying";
   save();
   for (;;) {
@@ -236,7 +242,9 @@ int Worker::run() {
       checks = std::move(*res);
       verified = std::all_of(checks.begin(), checks.end(), [&](const NodeCheck& k) { return k.passed(simulated); });
       if (verified) break;
-      fix_checks(checks, cgroup.get(), init_pid);
+      // Re-check at once after a fix, a few times: a rule that does not take
+      // (an explicit deny in the config) must not turn this into a busy loop.
+      if (fix_checks(checks, cgroup.get(), init_pid) && quick_rechecks++ < 3) continue;
     } else {
       spdlog::debug("verification attempt: {}", res.error().message());
     }

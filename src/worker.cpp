@@ -236,17 +236,35 @@ int Worker::run() {
   int quick_rechecks = 0;
   status_.state = "verifying";
   save();
+  // Nodes that failed only because the host has not made them yet: while
+  // that is all, the container is not entered again (every attach briefly
+  // puts a process in its cgroup, which a stop at that moment would leave
+  // behind) until one of them appears on the host.
+  auto waiting_for_host = [&]() {
+    bool any = false;
+    for (std::size_t i = 0; i < checks.size(); ++i) {
+      if (checks[i].passed(simulated)) continue;
+      if (checks[i].result != "missing" && checks[i].result != "wrong-type") return false;
+      if (stat_node(root_.path(plan_.plan.nodes[i].host_path)).kind == NodeState::Kind::CharDevice) return false;
+      any = true;
+    }
+    return any;
+  };
+  bool check_now = true;
   for (;;) {
-    auto res = verify_in_container(*c, plan_.plan.nodes);
-    if (res) {
-      checks = std::move(*res);
-      verified = std::all_of(checks.begin(), checks.end(), [&](const NodeCheck& k) { return k.passed(simulated); });
-      if (verified) break;
-      // Re-check at once after a fix, a few times: a rule that does not take
-      // (an explicit deny in the config) must not turn this into a busy loop.
-      if (fix_checks(checks, cgroup.get(), init_pid) && quick_rechecks++ < 3) continue;
-    } else {
-      spdlog::debug("verification attempt: {}", res.error().message());
+    if (check_now) {
+      auto res = verify_in_container(*c, plan_.plan.nodes);
+      if (res) {
+        checks = std::move(*res);
+        verified = std::all_of(checks.begin(), checks.end(), [&](const NodeCheck& k) { return k.passed(simulated); });
+        if (verified) break;
+        // Re-check at once after a fix, a few times: a rule that does not
+        // take (an explicit deny in the config) must not busy-loop.
+        if (fix_checks(checks, cgroup.get(), init_pid) && quick_rechecks++ < 3) continue;
+      } else {
+        checks.clear();
+        spdlog::debug("verification attempt: {}", res.error().message());
+      }
     }
     if (Clock::now() >= deadline) break;
     struct pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {inotify.get(), POLLIN, 0}};
@@ -261,6 +279,7 @@ int Worker::run() {
     } else {
       interval = std::min(interval * 3 / 2 + Millis(1), Millis(500));
     }
+    check_now = !waiting_for_host();
   }
   for (auto& k : checks) k.hotplugged = hotplugged_.count(k.path) != 0;
   status_.nodes = checks;

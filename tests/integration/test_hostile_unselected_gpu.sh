@@ -29,6 +29,8 @@ for mode in v1 cgroup2; do
             planted=/root/gpu
         fi
         if [[ $mode == cgroup2 ]]; then phx_cgroup2_run phx_start "$ct"; else phx_start "$ct"; fi
+        # On cgroup2 the selected GPU's rule goes in through the monitor once RUNNING.
+        phx_wait_gpu_status "$ct" verified 10 || phx_fail "$ct: not verified (state: $(phx_gpu_status "$ct"))"
         phx_assert_eq ENXIO "$(phx_open_result "$ct" "/dev/nvidia$sel")" "$ct: the selected GPU (c 195:$sel) is usable"
         phx_assert_eq EPERM "$(phx_open_result "$ct" "$planted")" \
             "$ct: a planted node of the unselected GPU (c 195:$other at $planted) is denied"

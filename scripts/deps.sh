@@ -7,6 +7,7 @@ pkgs=(
   lxc lxc-dev libcap-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libgtest-dev libgmock-dev
   busybox-static uidmap
+  debhelper dpkg-dev fakeroot lintian
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -8,6 +8,7 @@ pkgs=(
   libgtest-dev libgmock-dev
   busybox-static uidmap
   debhelper dpkg-dev fakeroot lintian
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,17 +1,45 @@
 #!/usr/bin/env bash
-# Runs every test: unit tests, then the integration tests on real LXC
-# containers (root), with warnings as errors, then the Debian package test
-# (build, lintian, install, integration tests against the installed files,
-# purge). Usage: sudo scripts/test.sh
+# Runs every test, as CI does (root; it starts real LXC containers):
+#  1. build with warnings as errors; unit tests; integration tests on real
+#     LXC containers against a simulated NVIDIA host;
+#  2. the same two suites built with AddressSanitizer and UBSan;
+#  3. each libFuzzer target briefly on its seed corpus;
+#  4. the Debian package: build, lintian, install, integration tests against
+#     the installed files, purge, and install beside an lxc-pve stand-in.
+# Usage: sudo scripts/test.sh
+# PHX_SKIP_SANITIZE=1, PHX_SKIP_FUZZ=1, PHX_SKIP_PACKAGE=1 leave a stage out
+# (for quick local runs; CI runs them all). PHX_FUZZ_SECONDS (default 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $EUID -eq 0 ]] || { echo "run as root: the integration tests start real LXC containers" >&2; exit 1; }
 scripts/deps.sh
+jobs=$(nproc)
+stage() { printf '\n===== %s =====\n' "$*"; }
+
+stage "build and test (RelWithDebInfo, -Werror)"
 build=${PHX_BUILD_DIR:-build-test}
 cmake -S . -B "$build" -DPHX_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)"
-cd "$build"
-ctest -L unit --output-on-failure
-ctest -L integration --output-on-failure
-cd "$OLDPWD"
-tests/package/test_package.sh
+cmake --build "$build" -j"$jobs"
+(cd "$build" && ctest -L unit --output-on-failure && ctest -L integration --output-on-failure)
+
+if [[ ${PHX_SKIP_SANITIZE:-0} != 1 ]]; then
+  stage "ASan + UBSan: unit and integration tests"
+  cmake -S . -B build-sanitize -DPHX_WERROR=ON -DPHX_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+  cmake --build build-sanitize -j"$jobs"
+  # Leak checking stays on for the unit tests; the hooks run inside
+  # namespaces where LeakSanitizer's tracer cannot attach, and a detached
+  # worker's leaks at exit are not what these runs look for.
+  (cd build-sanitize && ctest -L unit --output-on-failure &&
+    ASAN_OPTIONS=detect_leaks=0 ctest -L integration --output-on-failure)
+fi
+
+if [[ ${PHX_SKIP_FUZZ:-0} != 1 ]]; then
+  stage "fuzzing (${PHX_FUZZ_SECONDS:-15} s per target)"
+  scripts/fuzz.sh "${PHX_FUZZ_SECONDS:-15}"
+fi
+
+if [[ ${PHX_SKIP_PACKAGE:-0} != 1 ]]; then
+  stage "Debian package"
+  tests/package/test_package.sh
+fi
+stage "all tests passed"

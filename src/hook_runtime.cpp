@@ -36,23 +36,26 @@ void arm_deadline(Millis budget, int exit_code) {
   ::setitimer(ITIMER_REAL, &it, nullptr);
 }
 
-Result<HookRuntime> start_hook(const std::string& type, int argc, char** argv) {
-  std::vector<std::string> args(argv, argv + argc);
-  const std::string cfg_path = config_path();
-  auto cfg = load_host_config(cfg_path);
+HostConfig start_program(const std::string& program, const std::string& container, bool to_stderr) {
+  auto cfg = load_host_config(config_path());
   HostConfig config = cfg ? *cfg : HostConfig{};
-  auto ctx = parse_hook_context(args, [](const char* k) { return std::getenv(k); }, type);
-
   LogOptions lo;
-  lo.program = type;
-  lo.container = ctx ? ctx->name : "";
+  lo.program = program;
+  lo.container = container;
   lo.log_dir = effective_log_dir(config);
   lo.level = config.log_level;
+  lo.to_stderr = to_stderr;
   setup_logging(lo);
-  arm_deadline(config.hook_budget, 0);
-
   if (!cfg) spdlog::warn("{}; using the built-in defaults. Fix the file (see phoenix-gpu-hooks(7))", cfg.error().message());
   for (const auto& w : config.warnings) spdlog::warn("{}", w);
+  return config;
+}
+
+Result<HookRuntime> start_hook(const std::string& type, int argc, char** argv) {
+  std::vector<std::string> args(argv, argv + argc);
+  auto ctx = parse_hook_context(args, [](const char* k) { return std::getenv(k); }, type);
+  HostConfig config = start_program(type, ctx ? ctx->name : "");
+  arm_deadline(config.hook_budget, 0);
   if (!ctx) {
     spdlog::error("{}", ctx.error().message());
     return ctx.error();

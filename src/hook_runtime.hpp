@@ -24,6 +24,10 @@ struct HookRuntime {
 // (a misconfigured hook line must not stop a container).
 Result<HookRuntime> start_hook(const std::string& type, int argc, char** argv);
 
+// Loads the host config (the defaults when it is broken, which is logged)
+// and sets up logging for one program and container.
+HostConfig start_program(const std::string& program, const std::string& container, bool to_stderr = true);
+
 // After `budget`, write `message` to stderr and _exit(exit_code).
 void arm_deadline(Millis budget, int exit_code);
 void set_deadline_exit_code(int exit_code);

@@ -75,14 +75,7 @@ int run_post_start(const HookRuntime& rt) {
 
 int run_hookscript(const std::string& vmid, const std::string& phase) {
   if (phase != "post-start") return 0;
-  auto cfg = load_host_config(config_path());
-  HostConfig config = cfg ? *cfg : HostConfig{};
-  LogOptions lo;
-  lo.program = "post-start";
-  lo.container = vmid;
-  lo.log_dir = effective_log_dir(config);
-  lo.level = config.log_level;
-  setup_logging(lo);
+  const HostConfig config = start_program("post-start", vmid);
   if (auto ok = check_container_name(vmid); !ok) {
     spdlog::error("{}", ok.error().message());
     return 0;

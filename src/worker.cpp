@@ -18,6 +18,7 @@
 #include "clock.hpp"
 #include "config.hpp"
 #include "device_cgroup.hpp"
+#include "hook_runtime.hpp"
 #include "driver_stage.hpp"
 #include "hotplug.hpp"
 #include "logging.hpp"
@@ -313,16 +314,7 @@ int Worker::run() {
 }  // namespace
 
 int run_worker(const std::string& name, const std::string& lxcpath) {
-  auto cfg = load_host_config(config_path());
-  HostConfig config = cfg ? *cfg : HostConfig{};
-  LogOptions lo;
-  lo.program = "worker";
-  lo.container = name;
-  lo.log_dir = effective_log_dir(config);
-  lo.level = config.log_level;
-  lo.to_stderr = false;  // detached: stderr is /dev/null
-  setup_logging(lo);
-  if (!cfg) spdlog::warn("{}; using the built-in defaults", cfg.error().message());
+  const HostConfig config = start_program("worker", name, /*to_stderr=*/false);  // detached: stderr is /dev/null
   if (auto ok = check_container_name(name); !ok) {
     spdlog::error("{}", ok.error().message());
     return 2;

@@ -36,6 +36,33 @@ void print_checks(const std::vector<NodeCheck>& checks) {
   }
 }
 
+// The three things verify and install-driver need: the state, the plan and
+// a running container. Prints the reason and gives the exit code otherwise.
+struct RunningContainer {
+  StateDir state;
+  PlanFile plan;
+  LxcContainer container;
+};
+
+Result<RunningContainer> open_running(const std::string& name, const std::string& lxcpath, int& exit_code) {
+  exit_code = kFailure;
+  if (auto ok = check_container_name(name); !ok) {
+    exit_code = kUsage;
+    return ok.error();
+  }
+  StateDir sd = state_for(name, lxcpath);
+  auto pf = read_plan(sd.plan_path());
+  if (!pf) {
+    Error e = pf.error();
+    e.detail += (e.detail.empty() ? "" : "; ") + std::string("is the container started with the hooks?");
+    return e;
+  }
+  auto c = LxcContainer::load(name, sd.lxcpath);
+  if (!c) return c.error();
+  if (!c->raw()->is_running(c->raw())) return Error{"check", name, 0, "the container is not running"};
+  return RunningContainer{std::move(sd), std::move(*pf), std::move(*c)};
+}
+
 }  // namespace
 
 int cmd_status(const CommonOptions& common, const std::string& name, const std::string& lxcpath) {
@@ -85,25 +112,14 @@ int cmd_status(const CommonOptions& common, const std::string& name, const std::
 }
 
 int cmd_verify(const CommonOptions& common, const std::string& name, const std::string& lxcpath) {
-  if (auto ok = check_container_name(name); !ok) {
-    std::cerr << "error: " << ok.error().message() << "\n";
-    return kUsage;
+  int code = kFailure;
+  auto rc = open_running(name, lxcpath, code);
+  if (!rc) {
+    std::cerr << "error: " << rc.error().message() << "\n";
+    return code;
   }
-  const StateDir sd = state_for(name, lxcpath);
-  auto pf = read_plan(sd.plan_path());
-  if (!pf) {
-    std::cerr << "error: " << pf.error().message() << " (is the container started with the hooks?)\n";
-    return kFailure;
-  }
-  auto c = LxcContainer::load(name, sd.lxcpath);
-  if (!c) {
-    std::cerr << "error: " << c.error().message() << "\n";
-    return kFailure;
-  }
-  if (!c->raw()->is_running(c->raw())) {
-    std::cerr << "error: container " << name << " is not running\n";
-    return kFailure;
-  }
+  auto* c = &rc->container;
+  const PlanFile* pf = &rc->plan;
   auto checks = verify_in_container(*c, pf->plan.nodes);
   if (!checks) {
     std::cerr << "error: " << checks.error().message() << "\n";
@@ -132,28 +148,18 @@ int cmd_verify(const CommonOptions& common, const std::string& name, const std::
 namespace phx::cli {
 
 int cmd_install_driver(const CommonOptions& common, const std::string& name, const std::string& lxcpath) {
-  if (auto ok = check_container_name(name); !ok) {
-    std::cerr << "error: " << ok.error().message() << "\n";
-    return kUsage;
+  int code = kFailure;
+  auto rc = open_running(name, lxcpath, code);
+  if (!rc) {
+    std::cerr << "error: " << rc.error().message() << "\n";
+    return code;
   }
   auto cfg = load_host_config(config_path());
   if (!cfg) std::cerr << "warning: " << cfg.error().message() << "; using the built-in defaults\n";
   const HostConfig config = cfg ? *cfg : HostConfig{};
-  const StateDir sd = state_for(name, lxcpath);
-  auto pf = read_plan(sd.plan_path());
-  if (!pf) {
-    std::cerr << "error: " << pf.error().message() << " (is the container started with the hooks?)\n";
-    return kFailure;
-  }
-  auto c = LxcContainer::load(name, sd.lxcpath);
-  if (!c) {
-    std::cerr << "error: " << c.error().message() << "\n";
-    return kFailure;
-  }
-  if (!c->raw()->is_running(c->raw())) {
-    std::cerr << "error: container " << name << " is not running\n";
-    return kFailure;
-  }
+  const StateDir& sd = rc->state;
+  auto* c = &rc->container;
+  const PlanFile* pf = &rc->plan;
   ContainerPolicy policy;
   if (auto env = c->config_item("lxc.environment")) policy = parse_policy(*env, config);
   GpuStatus st;

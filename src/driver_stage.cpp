@@ -2,11 +2,8 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <signal.h>
-#include <poll.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <lxc/lxccontainer.h>
@@ -24,7 +21,6 @@
 namespace phx {
 namespace {
 
-using Clock = std::chrono::steady_clock;
 
 constexpr const char* kLibDirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu",
                                     "/lib64", "/usr/local/nvidia/lib64", "/usr/local/nvidia/lib"};

@@ -4,10 +4,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <lxc/lxccontainer.h>
 
 #include <algorithm>
 #include <cstdio>

@@ -71,7 +71,7 @@ void read_caps(const HostRoot& root, HostSnapshot& snap) {
 
 }  // namespace
 
-HostSnapshot discover_host(const HostRoot& root) {
+HostSnapshot discover_host(const HostRoot& root, DiscoverScope scope) {
   HostSnapshot snap;
 
   const std::string version_path = root.path("/proc/driver/nvidia/version");
@@ -147,11 +147,13 @@ HostSnapshot discover_host(const HostRoot& root) {
   }
 
   const std::string mig_path = root.path("/proc/driver/nvidia-caps/mig-minors");
-  if (auto text = read_small_file(mig_path)) {
-    if (auto m = parse_mig_minors(*text, mig_path)) {
-      snap.mig_minors = std::move(*m);
-    } else {
-      snap.problems.push_back(m.error());
+  if (scope == DiscoverScope::Full) {
+    if (auto text = read_small_file(mig_path)) {
+      if (auto m = parse_mig_minors(*text, mig_path)) {
+        snap.mig_minors = std::move(*m);
+      } else {
+        snap.problems.push_back(m.error());
+      }
     }
   }
   if (snap.driver_loaded) read_caps(root, snap);

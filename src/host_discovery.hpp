@@ -36,7 +36,7 @@ struct HostSnapshot {
   std::vector<GpuInfo> gpus;  // PCI bus order; index set for non-excluded GPUs
   CharMajors majors;
   std::optional<DeviceFileParams> params;
-  std::map<std::string, int> mig_minors;  // empty when the file is absent
+  std::map<std::string, int> mig_minors;  // empty when the file is absent or not read
   std::vector<CapFile> caps;              // /proc/driver/nvidia/capabilities
   std::set<std::string> modules;
   bool modules_known = false;
@@ -47,7 +47,12 @@ struct HostSnapshot {
   std::vector<Error> gpu_problems;
 };
 
-HostSnapshot discover_host(const HostRoot& root);
+// What to read. Planning needs no mig-minors table (the capability nodes'
+// minors come from /proc/driver/nvidia/capabilities), and the table runs to
+// thousands of lines that pre-start would parse on every container start.
+enum class DiscoverScope { Full, Planning };
+
+HostSnapshot discover_host(const HostRoot& root, DiscoverScope scope = DiscoverScope::Full);
 
 // True when /sys/module/<name>/initstate says "live" (how nvidia-modprobe
 // checks), falling back to /proc/modules.

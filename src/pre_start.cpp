@@ -48,7 +48,7 @@ void prepare_mount_report(const StateDir& sd, unsigned mapped_uid) {
 
 HostSnapshot wait_for_driver(const HostRoot& root, Millis wait, bool try_load) {
   const auto deadline = Clock::now() + wait;
-  HostSnapshot snap = discover_host(root);
+  HostSnapshot snap = discover_host(root, DiscoverScope::Planning);
   if (snap.driver_loaded) return snap;
   if (try_load && !root.simulated()) {
     if (auto ok = load_module(root, "nvidia", std::chrono::milliseconds(std::min<long long>(wait.count(), 10'000)));
@@ -57,7 +57,7 @@ HostSnapshot wait_for_driver(const HostRoot& root, Millis wait, bool try_load) {
     }
   }
   auto step = std::chrono::milliseconds(5);
-  while (!(snap = discover_host(root)).driver_loaded && Clock::now() < deadline) {
+  while (!(snap = discover_host(root, DiscoverScope::Planning)).driver_loaded && Clock::now() < deadline) {
     std::this_thread::sleep_for(std::min<Clock::duration>(step, deadline - Clock::now()));
     step = std::min(step * 2, std::chrono::milliseconds(100));
   }
@@ -114,7 +114,7 @@ int run_pre_start(const HookRuntime& rt) {
       spdlog::warn("could not load nvidia_uvm: {}. Fix: 'modprobe nvidia_uvm' on the host", ok.error().message());
     } else {
       spdlog::info("loaded nvidia_uvm");
-      host = discover_host(rt.root);
+      host = discover_host(rt.root, DiscoverScope::Planning);
     }
   }
   for (const auto& p : host.problems) spdlog::warn("{}", p.message());

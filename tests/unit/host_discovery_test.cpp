@@ -249,5 +249,19 @@ TEST(StatNode, OtherErrorsKeepErrno) {
   EXPECT_EQ(s.err, ENOTDIR);
 }
 
+TEST(Discovery, PlanningScopeSkipsTheMigMinorsTableOnly) {
+  FixtureHost h;
+  FixtureHost::h200(h);
+  HostSnapshot full = discover_host(HostRoot(h.root()), DiscoverScope::Full);
+  HostSnapshot planning = discover_host(HostRoot(h.root()), DiscoverScope::Planning);
+  EXPECT_EQ(full.mig_minors.size(), 4322u);
+  EXPECT_TRUE(planning.mig_minors.empty());
+  EXPECT_EQ(planning.driver->version, full.driver->version);
+  EXPECT_EQ(planning.gpus.size(), full.gpus.size());
+  EXPECT_EQ(planning.majors.nvidia(), full.majors.nvidia());
+  EXPECT_EQ(planning.params->mode, full.params->mode);
+  EXPECT_EQ(planning.modules, full.modules);
+}
+
 }  // namespace
 }  // namespace phx

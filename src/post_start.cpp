@@ -29,14 +29,16 @@ std::string unit_name(const std::string& name) {
 
 }  // namespace
 
-Status start_worker(const StateDir& state, const std::string& name, const std::string& lxcpath) {
+Status start_worker(const StateDir& state, const std::string& name, const std::string& lxcpath, pid_t init_pid) {
   GpuStatus st;
   st.container = name;
   st.lxcpath = lxcpath;
   st.state = "starting";
   st.started_unix_ms = unix_ms();
   if (auto ok = write_status(state.status_path(), st); !ok) return ok;
-  auto spawned = spawn_detached({worker_path(), name, lxcpath}, unit_name(name));
+  SpawnOptions opts;
+  opts.defer_until_exec_of = init_pid;
+  auto spawned = spawn_detached({worker_path(), name, lxcpath}, unit_name(name), opts);
   if (!spawned) return spawned.error();
   spdlog::debug("worker started ({}{})", spawned->how, spawned->pid ? ", pid " + std::to_string(spawned->pid) : "");
   return {};
@@ -67,7 +69,7 @@ int run_post_start(const HookRuntime& rt) {
       spdlog::debug("{}", cg.error().message());
     }
   }
-  if (auto ok = start_worker(rt.state, rt.ctx.name, rt.ctx.lxcpath); !ok) {
+  if (auto ok = start_worker(rt.state, rt.ctx.name, rt.ctx.lxcpath, rt.ctx.pid); !ok) {
     spdlog::warn("cannot start the verification worker: {}; GPU devices are not verified", ok.error().message());
   }
   return 0;
@@ -87,7 +89,7 @@ int run_hookscript(const std::string& vmid, const std::string& phase) {
   if (auto st = read_status(state.status_path()); st && st->state != "starting" && st->started_unix_ms >= pf->created_unix_ms) {
     return 0;  // the start-host hook already ran a worker for this start
   }
-  if (auto ok = start_worker(state, vmid, lxcpath); !ok) spdlog::warn("{}", ok.error().message());
+  if (auto ok = start_worker(state, vmid, lxcpath, 0); !ok) spdlog::warn("{}", ok.error().message());
   return 0;
 }
 

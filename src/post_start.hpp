@@ -3,6 +3,8 @@
 // applied synchronously (cgroup v1 rules), starts the worker, returns.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "hook_runtime.hpp"
@@ -16,7 +18,8 @@ int run_post_start(const HookRuntime& rt);
 int run_hookscript(const std::string& vmid, const std::string& phase);
 
 // Starts the detached worker for a container whose plan is in place and
-// records it in status.json.
-Status start_worker(const StateDir& state, const std::string& name, const std::string& lxcpath);
+// records it in status.json. With init_pid > 0 (start-host: the container's
+// init, not yet exec'd) the worker is launched only once init runs.
+Status start_worker(const StateDir& state, const std::string& name, const std::string& lxcpath, pid_t init_pid);
 
 }  // namespace phx

@@ -1,7 +1,9 @@
 #include "spawn.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -47,7 +49,64 @@ void init_cpuset(const std::string& mnt, const std::string& dir) {
   }
 }
 
+pid_t parent_pid(pid_t pid) {
+  // The fourth field of /proc/PID/stat, after the parenthesised command name
+  // (which may itself hold ") ").
+  auto st = read_small_file("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!st) return 0;
+  auto close = st->rfind(')');
+  if (close == std::string::npos) return 0;
+  auto f = split(std::string_view(*st).substr(close + 1), ' ');
+  // f[0] is empty (the space after ')'), f[1] the state, f[2] the ppid.
+  if (f.size() < 3) return 0;
+  auto v = parse_int(f[2]);
+  return v ? static_cast<pid_t>(*v) : 0;
+}
+
 }  // namespace
+
+bool wait_exec_or_exit(pid_t pid, std::chrono::milliseconds limit) {
+  using Clock = std::chrono::steady_clock;
+  const std::string exe = "/proc/" + std::to_string(pid) + "/exe";
+  // The executable's identity, not its name: stat follows the magic link to
+  // the file itself, whichever mount namespace it lives in.
+  struct stat first {};
+  if (pid <= 0) return false;
+  if (::stat(exe.c_str(), &first) != 0) return errno == ENOENT;  // gone (or a zombie)
+  // Not yet exec'd means still running its parent's program (LXC's child
+  // before it execs init is a clone of the monitor). A process that already
+  // runs its own program will not exec again: nothing to wait for.
+  auto parent = parent_pid(pid);
+  struct stat pst {};
+  const std::string pexe = "/proc/" + std::to_string(parent) + "/exe";
+  if (parent <= 0 || ::stat(pexe.c_str(), &pst) != 0 || pst.st_dev != first.st_dev || pst.st_ino != first.st_ino) {
+    return false;
+  }
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  const auto deadline = Clock::now() + limit;
+  auto step = std::chrono::microseconds(500);
+  while (Clock::now() < deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::microseconds>(deadline - Clock::now());
+    auto nap = std::min(step, left);
+    struct timespec ts {
+      static_cast<time_t>(nap.count() / 1'000'000), static_cast<long>(nap.count() % 1'000'000) * 1000
+    };
+    if (pidfd) {
+      struct pollfd p {
+        pidfd.get(), POLLIN, 0
+      };
+      if (::ppoll(&p, 1, &ts, nullptr) > 0) return true;  // readable: it exited
+    } else {
+      ::nanosleep(&ts, nullptr);
+      if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+    }
+    struct stat now {};
+    if (::stat(exe.c_str(), &now) != 0) return true;
+    if (now.st_dev != first.st_dev || now.st_ino != first.st_ino) return true;
+    step = std::min(step * 2, std::chrono::microseconds(10'000));
+  }
+  return false;
+}
 
 Result<std::string> move_to_own_cgroup() {
   auto mounts = read_mountinfo();
@@ -93,7 +152,8 @@ Result<std::string> move_to_own_cgroup() {
   return used;
 }
 
-Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const std::string& unit_name) {
+Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const std::string& unit_name,
+                                   const SpawnOptions& opts) {
   if (argv.empty() || argv[0].empty() || argv[0].front() != '/') return make_error("spawn", "program path must be absolute");
   std::vector<std::string> args = argv;
   SpawnResult result;
@@ -123,17 +183,19 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
       (void)!::write(wr.get(), &grandchild, sizeof grandchild);
       ::_exit(grandchild > 0 ? 0 : 1);
     }
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, STDIN_FILENO);
+    ::dup2(devnull, STDOUT_FILENO);
+    ::dup2(devnull, STDERR_FILENO);
+    // Nothing of the hook's (its output pipe above all) may stay open: LXC
+    // reads the hook's output to EOF before it goes on with the start.
+    ::close_range(3, ~0U, 0);
+    if (opts.defer_until_exec_of > 0) (void)wait_exec_or_exit(opts.defer_until_exec_of, opts.defer_limit);
     std::string cgroup_note;
     if (!use_systemd) {
       auto moved = move_to_own_cgroup();
       cgroup_note = moved ? *moved : "";
     }
-    int devnull = ::open("/dev/null", O_RDWR);
-    ::dup2(devnull, STDIN_FILENO);
-    ::dup2(devnull, STDOUT_FILENO);
-    ::dup2(devnull, STDERR_FILENO);
-    // Nothing of the hook's (its output pipe above all) may stay open.
-    ::close_range(3, ~0U, 0);
     if (!cgroup_note.empty()) ::setenv("PHOENIX_GPU_WORKER_CGROUP", cgroup_note.c_str(), 1);
     ::execv(cargv[0], cargv.data());
     ::_exit(127);

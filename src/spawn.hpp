@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,28 @@ struct SpawnResult {
   std::string how;       // "systemd unit <name>" | "cgroup <path>"
 };
 
+struct SpawnOptions {
+  // When > 0: the detached child first waits, asleep, until this process
+  // execs another program or exits (at most `defer_limit`), and only then
+  // leaves the cgroup, or asks systemd, and execs. The start-host hook passes
+  // the container's init: until it execs, LXC is still starting the
+  // container, and neither the worker's loading nor a cgroup migration
+  // (which holds the kernel's cgroup lock through an RCU grace period) then
+  // competes with that start.
+  pid_t defer_until_exec_of = 0;
+  std::chrono::milliseconds defer_limit{10'000};
+};
+
 // argv[0] must be absolute. Uses a transient systemd unit where systemd
 // runs, else a double fork into the product's own cgroup.
-Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const std::string& unit_name);
+Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const std::string& unit_name,
+                                   const SpawnOptions& opts = {});
+
+// Returns once `pid` runs another program than now, has exited, or `limit`
+// has passed; at once when it cannot be watched. Sleeps in between (pidfd,
+// backing off from half a millisecond to 10 ms). True when it saw the exec or
+// the exit.
+bool wait_exec_or_exit(pid_t pid, std::chrono::milliseconds limit);
 
 // Moves the calling process into <mount>/phoenix-gpu-hooks in every cgroup
 // hierarchy it belongs to. Returns the cgroup2 (or first) path used.

@@ -195,9 +195,13 @@ int Worker::run() {
   const Millis timeout = policy.verify_timeout.value_or(cfg_.verify_timeout);
   const auto deadline = Clock::now() + timeout;
 
+  const auto waited_from = Clock::now();
   if (!wait_running(*c, timeout)) {
     status_.state = "stopped";
-    status_.message = "the container did not reach RUNNING within " + std::to_string(timeout.count() / 1000) + " s";
+    // wait() also returns early when the start fails and the container stops.
+    status_.message = Clock::now() - waited_from < timeout - std::chrono::seconds(1)
+                          ? std::string("the container stopped before it was RUNNING (its start failed?)")
+                          : "the container did not reach RUNNING within " + std::to_string(timeout.count() / 1000) + " s";
     save();
     spdlog::info("{}; worker exits", status_.message);
     return 0;

@@ -170,19 +170,13 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
   for (auto& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
 
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", argv[0]);
-  UniqueFd rd(p[0]), wr(p[1]);
+  // One fork: the hook exits at once, so the child is orphaned (and adopted
+  // by init or a subreaper) right away, as a double fork would have it,
+  // without the hook waiting for an intermediate process.
   pid_t child = ::fork();
   if (child < 0) return sys_error("fork", argv[0]);
   if (child == 0) {
-    rd.reset();
     ::setsid();
-    pid_t grandchild = ::fork();
-    if (grandchild != 0) {
-      (void)!::write(wr.get(), &grandchild, sizeof grandchild);
-      ::_exit(grandchild > 0 ? 0 : 1);
-    }
     int devnull = ::open("/dev/null", O_RDWR);
     ::dup2(devnull, STDIN_FILENO);
     ::dup2(devnull, STDOUT_FILENO);
@@ -200,15 +194,8 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
     ::execv(cargv[0], cargv.data());
     ::_exit(127);
   }
-  wr.reset();
-  pid_t grandchild = 0;
-  ssize_t n = ::read(rd.get(), &grandchild, sizeof grandchild);
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (n != sizeof grandchild || grandchild <= 0) return make_error("spawn", "could not start " + argv[0]);
   if (!use_systemd) {
-    result.pid = grandchild;
+    result.pid = child;
     result.how = "own cgroup " + std::string(kOwnCgroup);
   }
   return result;

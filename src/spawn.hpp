@@ -32,7 +32,8 @@ struct SpawnOptions {
 };
 
 // argv[0] must be absolute. Uses a transient systemd unit where systemd
-// runs, else a double fork into the product's own cgroup.
+// runs, else a forked child, in its own session, that moves into the
+// product's own cgroup.
 Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const std::string& unit_name,
                                    const SpawnOptions& opts = {});
 

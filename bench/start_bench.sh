@@ -45,6 +45,10 @@ start_once() {   # VARIANT : prints the lxc-start wall time in µs
         phx_wait_gpu_status b verified 10 || { echo "not verified" >&2; exit 1; }
         phx_wait_until 10 bash -c "! grep -qa worker /proc/$(phx_gpu_status b worker_pid)/cmdline"
     fi
+    # Every variant runs the same time from start to stop, whatever it waits for: how long
+    # the machine idled before a start changes that start's time (CPU wake-up).
+    local left=$((t1 + 400000 - $(now_us)))
+    ((left > 0)) && sleep "$(printf '0.%06d' "$left")"
     mon=$(phx_monitor_pid b)
     lxc-stop -k -n b -P "$PHX_LXCPATH"
     phx__wait_gone "$mon" 10

@@ -86,6 +86,69 @@ const std::map<std::string, std::set<std::string>>& known_keys() {
   return keys;
 }
 
+// toml++ 3.3 (Debian 12) reaches __builtin_unreachable() for some non-ASCII
+// code points where it looks for whitespace (between tokens, or after a
+// line-ending backslash in a multi-line string): undefined behaviour on a
+// malformed file. No value this file takes needs non-ASCII text, so it is
+// refused everywhere but in comments, before toml++ sees the file.
+Status check_ascii_outside_comments(std::string_view text, const std::string& path) {
+  enum class In { Code, Comment, Basic, Literal, MultiBasic, MultiLiteral };
+  In in = In::Code;
+  int line = 1;
+  auto at = [&](size_t i, std::string_view what) { return text.compare(i, what.size(), what) == 0; };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\n') {
+      ++line;
+      if (in != In::MultiBasic && in != In::MultiLiteral) in = In::Code;
+      continue;
+    }
+    if (static_cast<unsigned char>(c) >= 0x80 && in != In::Comment) {
+      return parse_error(path, "line " + std::to_string(line) +
+                                   ": a non-ASCII character outside a comment (only comments may hold them)");
+    }
+    switch (in) {
+      case In::Code:
+        if (c == '#') {
+          in = In::Comment;
+        } else if (at(i, R"(""")")) {
+          in = In::MultiBasic;
+          i += 2;
+        } else if (at(i, "'''")) {
+          in = In::MultiLiteral;
+          i += 2;
+        } else if (c == '"') {
+          in = In::Basic;
+        } else if (c == '\'') {
+          in = In::Literal;
+        }
+        break;
+      case In::Comment: break;
+      case In::Basic:
+      case In::MultiBasic:
+        if (c == '\\') {
+          if (i + 1 < text.size() && text[i + 1] != '\n') ++i;  // an escape: the next byte is not a quote
+        } else if (in == In::Basic && c == '"') {
+          in = In::Code;
+        } else if (in == In::MultiBasic && at(i, R"(""")")) {
+          in = In::Code;
+          i += 2;
+        }
+        break;
+      case In::Literal:
+        if (c == '\'') in = In::Code;
+        break;
+      case In::MultiLiteral:
+        if (at(i, "'''")) {
+          in = In::Code;
+          i += 2;
+        }
+        break;
+    }
+  }
+  return {};
+}
+
 }  // namespace
 
 std::string config_path() {
@@ -94,6 +157,7 @@ std::string config_path() {
 }
 
 Result<HostConfig> parse_host_config(const std::string& text, const std::string& path) {
+  if (auto ok = check_ascii_outside_comments(text, path); !ok) return ok.error();
   toml::table root;
   try {
     root = toml::parse(text, path);

@@ -121,6 +121,31 @@ TEST(Config, WrongTypes) {
   expect_error("[log]\ndir = [\"/var/log\"]\n", "[log] dir: expected a string");
 }
 
+TEST(Config, NonAsciiOnlyInComments) {
+  // Comments may hold any UTF-8 text, quotes and '#' included.
+  auto ok = parse_host_config(
+      "# Größe \"und\" 'so' # weiter\n[verify]  # Zeitüberschreitung ¡\ntimeout = 45 # ½ Minute\n"
+      "[log]\ndir = \"/var/log/#x\" # é\n",
+      "config.toml");
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(ok->verify_timeout, std::chrono::seconds(45));
+  EXPECT_EQ(ok->log_dir, "/var/log/#x");
+  // Anywhere else it is refused, with its line, before the TOML parser sees it: in a
+  // table name (U+01FF there took toml++ 3.3 into undefined behaviour), a bare key, a
+  // basic and a literal string, after a value, after a line-ending backslash in a
+  // multi-line string.
+  const char* kWhy = "a non-ASCII character outside a comment";
+  expect_error("[driver]\n[veri\xc7\xbfy]\n", std::string("line 2: ") + kWhy);
+  expect_error("[verify]\ntime\xc2\xa1out = 3\n", std::string("line 2: ") + kWhy);
+  expect_error("[log]\ndir = \"/var/log/\xc3\xa9\"\n", std::string("line 2: ") + kWhy);
+  expect_error("[log]\ndir = '/var/log/\xc3\xa9'\n", std::string("line 2: ") + kWhy);
+  expect_error("[log]\ndir = '/x' \xc2\xa1\n", std::string("line 2: ") + kWhy);
+  expect_error("[driver_install]\ncommand = \"\"\"a \\\n\xe3\x80\x81" "b\"\"\"\n", std::string("line 3: ") + kWhy);
+  // A '#' inside a string starts no comment.
+  expect_error("[log]\ndir = \"#\xc3\xa9\"\n", std::string("line 2: ") + kWhy);
+  expect_error("[driver_install]\ncommand = '''#\n\xc3\xa9'''\n", std::string("line 3: ") + kWhy);
+}
+
 TEST(Config, DurationLimits) {
   expect_error("[driver]\nwait_timeout = -1\n", "[driver] wait_timeout");
   expect_error("[driver]\nwait_timeout = 301\n", "up to 300 s");

@@ -9,6 +9,7 @@
 
 #include "bind_mount.hpp"
 #include "host_discovery.hpp"
+#include "json_field.hpp"
 #include "logging.hpp"
 #include "plan_file.hpp"
 #include "unique_fd.hpp"
@@ -26,7 +27,7 @@ Result<MountReport> mount_report_from_json(const std::string& text, const std::s
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return parse_error(path, "not valid JSON");
   try {
-    if (j.at("format").get<std::string>() != "phoenix-gpu-mount" || j.at("version").get<int>() != 1) {
+    if (j.at("format").get<std::string>() != "phoenix-gpu-mount" || json_int<int>(j, "version") != 1) {
       return parse_error(path, "not a version 1 mount report");
     }
     MountReport r;
@@ -34,6 +35,8 @@ Result<MountReport> mount_report_from_json(const std::string& text, const std::s
     for (const auto& m : j.at("missing")) r.missing.emplace_back(m.at("path").get<std::string>(), m.at("reason").get<std::string>());
     return r;
   } catch (const nlohmann::json::exception& e) {
+    return parse_error(path, e.what());
+  } catch (const JsonFieldError& e) {
     return parse_error(path, e.what());
   }
 }

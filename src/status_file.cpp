@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.hpp"
+#include "json_field.hpp"
 #include "text.hpp"
 
 namespace phx {
@@ -47,18 +48,18 @@ Result<GpuStatus> status_from_json(const std::string& text, const std::string& p
   if (j.is_discarded() || !j.is_object()) return parse_error(path, "not valid JSON (corrupt or truncated status)");
   try {
     if (j.at("format").get<std::string>() != "phoenix-gpu-status") return parse_error(path, "not a status file");
-    if (j.at("version").get<int>() != kStatusFormatVersion) return parse_error(path, "unsupported status version");
+    if (json_int<int>(j, "version") != kStatusFormatVersion) return parse_error(path, "unsupported status version");
     GpuStatus s;
     s.container = j.at("container").get<std::string>();
     s.lxcpath = j.at("lxcpath").get<std::string>();
     s.state = j.at("state").get<std::string>();
     s.message = j.at("message").get<std::string>();
-    s.worker_pid = j.at("worker_pid").get<int>();
+    s.worker_pid = json_int<int>(j, "worker_pid");
     s.cgroup = j.at("cgroup").get<std::string>();
-    s.started_unix_ms = j.at("started_unix_ms").get<long long>();
-    s.running_unix_ms = j.at("running_unix_ms").get<long long>();
-    s.finished_unix_ms = j.at("finished_unix_ms").get<long long>();
-    s.ms_to_verified = j.at("ms_to_verified").get<long long>();
+    s.started_unix_ms = json_int<long long>(j, "started_unix_ms");
+    s.running_unix_ms = json_int<long long>(j, "running_unix_ms");
+    s.finished_unix_ms = json_int<long long>(j, "finished_unix_ms");
+    s.ms_to_verified = json_int<long long>(j, "ms_to_verified");
     for (const auto& n : j.at("nodes")) {
       NodeCheck c;
       c.path = n.at("path").get<std::string>();
@@ -74,12 +75,14 @@ Result<GpuStatus> status_from_json(const std::string& text, const std::string& p
     s.driver.strategy = d.at("strategy").get<std::string>();
     s.driver.host_version = d.at("host_version").get<std::string>();
     s.driver.container_version = d.at("container_version").get<std::string>();
-    s.driver.exit_code = d.at("exit_code").get<int>();
-    s.driver.duration_ms = d.at("duration_ms").get<long long>();
+    s.driver.exit_code = json_int<int>(d, "exit_code");
+    s.driver.duration_ms = json_int<long long>(d, "duration_ms");
     s.driver.message = d.at("message").get<std::string>();
     s.driver.output_tail = d.at("output_tail").get<std::string>();
     return s;
   } catch (const json::exception& e) {
+    return parse_error(path, std::string("bad field: ") + e.what());
+  } catch (const JsonFieldError& e) {
     return parse_error(path, std::string("bad field: ") + e.what());
   }
 }

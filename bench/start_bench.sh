@@ -12,7 +12,8 @@ phx_setup_tmp
 export PHOENIX_GPU_HOST_ROOT=$PHX_T/host
 phx_sim_host "$PHOENIX_GPU_HOST_ROOT" --gpus 2
 
-now_us() { local t=${EPOCHREALTIME/./}; echo "$t"; }   # bash builtin: no fork in the timing
+# Timestamps in µs straight from the bash builtin: a $(...) would fork a subshell inside
+# the interval being timed.
 # stats LABEL < values in µs : median/min/max in ms; the median in µs on fd 3 is not needed,
 # the caller keeps values in files.
 stats() {
@@ -37,9 +38,9 @@ grep -v '^lxc.include' "$d/config.ours" >"$d/config.none"
 start_once() {   # VARIANT : prints the lxc-start wall time in µs
     local v=$1 t0 t1 mon
     cp "$d/config.$v" "$d/config"
-    t0=$(now_us)
+    t0=${EPOCHREALTIME/./}
     lxc-start -d -n b -P "$PHX_LXCPATH"
-    t1=$(now_us)
+    t1=${EPOCHREALTIME/./}
     echo $((t1 - t0)) >>"$PHX_T/start.$v"
     if [[ $v == ours ]]; then
         phx_wait_gpu_status b verified 10 || { echo "not verified" >&2; exit 1; }
@@ -47,7 +48,7 @@ start_once() {   # VARIANT : prints the lxc-start wall time in µs
     fi
     # Every variant runs the same time from start to stop, whatever it waits for: how long
     # the machine idled before a start changes that start's time (CPU wake-up).
-    local left=$((t1 + 400000 - $(now_us)))
+    local left=$((t1 + 400000 - ${EPOCHREALTIME/./}))
     ((left > 0)) && sleep "$(printf '0.%06d' "$left")"
     mon=$(phx_monitor_pid b)
     lxc-stop -k -n b -P "$PHX_LXCPATH"
@@ -76,9 +77,9 @@ export LXC_NAME=b LXC_CONFIG_FILE=$d/config LXC_HOOK_VERSION=0
 # A scratch rootfs for the mount hook: a fresh tmpfs on dev/ in a private mount namespace.
 mkdir -p "$PHX_T/scratch/dev"
 for ((i = 0; i < N; i++)); do
-    t0=$(now_us)
+    t0=${EPOCHREALTIME/./}
     "$PHX_HOOK_DIR/pre-start" b lxc pre-start 2>/dev/null
-    t1=$(now_us)
+    t1=${EPOCHREALTIME/./}
     echo $((t1 - t0)) >>"$PHX_T/hook.pre-start"
     # The plan pre-start just wrote is what mount binds.
     LXC_ROOTFS_MOUNT=$PHX_T/scratch unshare -m --propagation private bash -c '
@@ -95,16 +96,25 @@ phx_wait_gpu_status b verified 10
 export LXC_PID LXC_HOOK_VERSION=0
 LXC_PID=$(phx_init_pid b)
 for ((i = 0; i < N; i++)); do
-    t0=$(now_us)
+    t0=${EPOCHREALTIME/./}
     "$PHX_HOOK_DIR/post-start" b lxc start-host 2>/dev/null
-    t1=$(now_us)
+    t1=${EPOCHREALTIME/./}
     echo $((t1 - t0)) >>"$PHX_T/hook.post-start"
     phx_wait_gpu_status b verified 10
 done
 unset LXC_NAME LXC_CONFIG_FILE LXC_HOOK_VERSION LXC_PID
 mounted=$(LXC_ROOTFS_MOUNT=$PHX_T/scratch unshare -m bash -c 'mount -t tmpfs x "$LXC_ROOTFS_MOUNT/dev";
     LXC_NAME=b LXC_CONFIG_FILE='"$d/config"' LXC_HOOK_VERSION=0 "$1" b lxc mount 2>/dev/null; ls "$LXC_ROOTFS_MOUNT/dev" | xargs' sh "$PHX_HOOK_DIR/mount")
+# The floor the same way: fork and exec of a program that does nothing. It tells how fast
+# this machine is right now (on a shared machine it varies by a third in an hour).
+for ((i = 0; i < N; i++)); do
+    t0=${EPOCHREALTIME/./}
+    /bin/true
+    t1=${EPOCHREALTIME/./}
+    echo $((t1 - t0)) >>"$PHX_T/hook.true"
+done
 echo "hooks standalone, $N runs each (mount hook bound: $mounted)"
+stats "/bin/true (the exec floor)" <"$PHX_T/hook.true"
 stats "pre-start" <"$PHX_T/hook.pre-start"
 stats "mount (in unshare -m)" <"$PHX_T/hook.mount"
 stats "post-start (spawns the worker)" <"$PHX_T/hook.post-start"

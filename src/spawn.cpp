@@ -184,7 +184,14 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
     // Nothing of the hook's (its output pipe above all) may stay open: LXC
     // reads the hook's output to EOF before it goes on with the start.
     ::close_range(3, ~0U, 0);
-    if (opts.defer_until_exec_of > 0) (void)wait_exec_or_exit(opts.defer_until_exec_of, opts.defer_limit);
+    if (opts.defer_until_exec_of > 0 && wait_exec_or_exit(opts.defer_until_exec_of, opts.defer_limit)) {
+      // LXC reports RUNNING to lxc-start just after init's exec; give that a
+      // moment before the worker's loading takes a CPU.
+      struct timespec grace {
+        0, static_cast<long>(opts.defer_grace.count()) * 1'000'000
+      };
+      ::nanosleep(&grace, nullptr);
+    }
     std::string cgroup_note;
     if (!use_systemd) {
       auto moved = move_to_own_cgroup();

@@ -29,6 +29,7 @@ struct SpawnOptions {
   // competes with that start.
   pid_t defer_until_exec_of = 0;
   std::chrono::milliseconds defer_limit{10'000};
+  std::chrono::milliseconds defer_grace{20};  // after the exec, before the launch (under 1 s)
 };
 
 // argv[0] must be absolute. Uses a transient systemd unit where systemd

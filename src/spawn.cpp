@@ -65,14 +65,14 @@ pid_t parent_pid(pid_t pid) {
 
 }  // namespace
 
-bool wait_exec_or_exit(pid_t pid, std::chrono::milliseconds limit) {
+ExecWait wait_exec_or_exit(pid_t pid, std::chrono::milliseconds limit) {
   using Clock = std::chrono::steady_clock;
   const std::string exe = "/proc/" + std::to_string(pid) + "/exe";
   // The executable's identity, not its name: stat follows the magic link to
   // the file itself, whichever mount namespace it lives in.
   struct stat first {};
-  if (pid <= 0) return false;
-  if (::stat(exe.c_str(), &first) != 0) return errno == ENOENT;  // gone (or a zombie)
+  if (pid <= 0) return ExecWait::NotWaited;
+  if (::stat(exe.c_str(), &first) != 0) return errno == ENOENT ? ExecWait::Exit : ExecWait::NotWaited;  // ENOENT: gone, or a zombie
   // Not yet exec'd means still running its parent's program (LXC's child
   // before it execs init is a clone of the monitor). A process that already
   // runs its own program will not exec again: nothing to wait for.
@@ -80,7 +80,7 @@ bool wait_exec_or_exit(pid_t pid, std::chrono::milliseconds limit) {
   struct stat pst {};
   const std::string pexe = "/proc/" + std::to_string(parent) + "/exe";
   if (parent <= 0 || ::stat(pexe.c_str(), &pst) != 0 || pst.st_dev != first.st_dev || pst.st_ino != first.st_ino) {
-    return false;
+    return ExecWait::NotWaited;
   }
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   const auto deadline = Clock::now() + limit;
@@ -95,17 +95,17 @@ bool wait_exec_or_exit(pid_t pid, std::chrono::milliseconds limit) {
       struct pollfd p {
         pidfd.get(), POLLIN, 0
       };
-      if (::ppoll(&p, 1, &ts, nullptr) > 0) return true;  // readable: it exited
+      if (::ppoll(&p, 1, &ts, nullptr) > 0) return ExecWait::Exit;  // readable: it exited
     } else {
       ::nanosleep(&ts, nullptr);
-      if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+      if (::kill(pid, 0) != 0 && errno == ESRCH) return ExecWait::Exit;
     }
     struct stat now {};
-    if (::stat(exe.c_str(), &now) != 0) return true;
-    if (now.st_dev != first.st_dev || now.st_ino != first.st_ino) return true;
+    if (::stat(exe.c_str(), &now) != 0) return ExecWait::Exit;
+    if (now.st_dev != first.st_dev || now.st_ino != first.st_ino) return ExecWait::Exec;
     step = std::min(step * 2, std::chrono::microseconds(10'000));
   }
-  return false;
+  return ExecWait::Timeout;
 }
 
 Result<std::string> move_to_own_cgroup() {
@@ -184,9 +184,11 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
     // Nothing of the hook's (its output pipe above all) may stay open: LXC
     // reads the hook's output to EOF before it goes on with the start.
     ::close_range(3, ~0U, 0);
-    if (opts.defer_until_exec_of > 0 && wait_exec_or_exit(opts.defer_until_exec_of, opts.defer_limit)) {
+    if (opts.defer_until_exec_of > 0 &&
+        wait_exec_or_exit(opts.defer_until_exec_of, opts.defer_limit) == ExecWait::Exec) {
       // LXC reports RUNNING to lxc-start just after init's exec; give that a
-      // moment before the worker's loading takes a CPU.
+      // moment before the worker's loading takes a CPU. Not after an exit: a
+      // failed start's teardown must find the monitor cgroup empty soon.
       struct timespec grace {
         0, static_cast<long>(opts.defer_grace.count()) * 1'000'000
       };

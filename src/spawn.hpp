@@ -38,11 +38,18 @@ struct SpawnOptions {
 Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const std::string& unit_name,
                                    const SpawnOptions& opts = {});
 
+enum class ExecWait {
+  Exec,       // it runs another program now
+  Exit,       // it exited (or was gone already)
+  NotWaited,  // it already ran its own program, or cannot be watched
+  Timeout,
+};
+
 // Returns once `pid` runs another program than now, has exited, or `limit`
-// has passed; at once when it cannot be watched. Sleeps in between (pidfd,
-// backing off from half a millisecond to 10 ms). True when it saw the exec or
-// the exit.
-bool wait_exec_or_exit(pid_t pid, std::chrono::milliseconds limit);
+// has passed; at once when it already runs a program of its own (not its
+// parent's) or cannot be watched. Sleeps in between (pidfd, backing off from
+// half a millisecond to 10 ms).
+ExecWait wait_exec_or_exit(pid_t pid, std::chrono::milliseconds limit);
 
 // Moves the calling process into <mount>/phoenix-gpu-hooks in every cgroup
 // hierarchy it belongs to. Returns the cgroup2 (or first) path used.

@@ -826,14 +826,27 @@ phx_monitor_pid() {
 
 # phx_in NAME CMD... : run CMD inside the container (busybox applets, PATH /bin:/sbin-ish).
 phx_in() {
-    local name=$1
+    local name=$1 try rc err
     shift
-    # A tty on stdin would make lxc-attach allocate a pty and mangle output (CRLF).
-    if [[ -t 0 ]]; then
-        timeout -k 2 "$PHX_TIMEOUT" lxc-attach -n "$name" -P "$PHX_LXCPATH" --clear-env -- "$@" </dev/null
-    else
-        timeout -k 2 "$PHX_TIMEOUT" lxc-attach -n "$name" -P "$PHX_LXCPATH" --clear-env -- "$@"
-    fi
+    err=$(mktemp "$PHX_T/attach-err.XXXXXX")
+    # lxc-attach first re-executes itself from a memfd; that step fails now and then
+    # ("Failed to rexec as memfd", EBUSY) before anything runs in the container. Only
+    # that failure is retried.
+    for try in 1 2 3; do
+        rc=0
+        # A tty on stdin would make lxc-attach allocate a pty and mangle output (CRLF).
+        if [[ -t 0 ]]; then
+            timeout -k 2 "$PHX_TIMEOUT" lxc-attach -n "$name" -P "$PHX_LXCPATH" --clear-env -- "$@" </dev/null 2>"$err" || rc=$?
+        else
+            timeout -k 2 "$PHX_TIMEOUT" lxc-attach -n "$name" -P "$PHX_LXCPATH" --clear-env -- "$@" 2>"$err" || rc=$?
+        fi
+        ((rc != 0)) && grep -q 'Failed to rexec as memfd' "$err" && ((try < 3)) || break
+        echo "phx: lxc-attach to $name: rexec through memfd failed; retrying" >&2
+        sleep 0.1
+    done
+    cat "$err" >&2
+    rm -f "$err"
+    return "$rc"
 }
 
 # phx_open_result NAME PATH [rw] : open(PATH) inside the container (O_RDONLY, or O_RDWR

@@ -38,7 +38,7 @@ TEST(WaitExecOrExit, ReturnsSoonAfterTheExec) {
   pid_t pid = fork_then_exec(150);
   ASSERT_GT(pid, 0);
   auto t0 = Clock::now();
-  EXPECT_TRUE(wait_exec_or_exit(pid, milliseconds(5000)));
+  EXPECT_EQ(wait_exec_or_exit(pid, milliseconds(5000)), ExecWait::Exec);
   auto took = ms_since(t0);
   EXPECT_GE(took, 100);   // it did wait for the exec
   EXPECT_LT(took, 3000);  // and did not run into the limit
@@ -54,7 +54,7 @@ TEST(WaitExecOrExit, ReturnsWhenTheProcessExits) {
   ASSERT_GT(pid, 0);
   auto t0 = Clock::now();
   // Not reaped yet: a zombie has no exe; either way the wait ends.
-  EXPECT_TRUE(wait_exec_or_exit(pid, milliseconds(5000)));
+  EXPECT_EQ(wait_exec_or_exit(pid, milliseconds(5000)), ExecWait::Exit);
   EXPECT_LT(ms_since(t0), 3000);
   ::waitpid(pid, nullptr, 0);
 }
@@ -70,7 +70,7 @@ TEST(WaitExecOrExit, DoesNotWaitForAProcessThatAlreadyRunsItsOwnProgram) {
     ::usleep(5000);
   }
   auto t0 = Clock::now();
-  EXPECT_FALSE(wait_exec_or_exit(pid, milliseconds(2000)));
+  EXPECT_EQ(wait_exec_or_exit(pid, milliseconds(2000)), ExecWait::NotWaited);
   EXPECT_LT(ms_since(t0), 500);
   reap(pid);
 }
@@ -79,7 +79,7 @@ TEST(WaitExecOrExit, GivesUpAtTheLimit) {
   pid_t pid = fork_then_exec(10'000);
   ASSERT_GT(pid, 0);
   auto t0 = Clock::now();
-  EXPECT_FALSE(wait_exec_or_exit(pid, milliseconds(200)));
+  EXPECT_EQ(wait_exec_or_exit(pid, milliseconds(200)), ExecWait::Timeout);
   auto took = ms_since(t0);
   EXPECT_GE(took, 190);
   EXPECT_LT(took, 2000);
@@ -87,8 +87,8 @@ TEST(WaitExecOrExit, GivesUpAtTheLimit) {
 }
 
 TEST(WaitExecOrExit, NoSuchProcess) {
-  EXPECT_TRUE(wait_exec_or_exit(0x3ffffff, milliseconds(1000)));
-  EXPECT_FALSE(wait_exec_or_exit(0, milliseconds(1000)));
+  EXPECT_EQ(wait_exec_or_exit(0x3ffffff, milliseconds(1000)), ExecWait::Exit);
+  EXPECT_EQ(wait_exec_or_exit(0, milliseconds(1000)), ExecWait::NotWaited);
 }
 
 }  // namespace

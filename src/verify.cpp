@@ -218,8 +218,11 @@ std::string explain(const NodeCheck& c) {
     return c.path + " " + c.detail + " (stale after a driver reload?). Fix: restart the container";
   }
   if (c.result == "denied") {
-    return c.path + " is denied by the device cgroup (EPERM). Fix: include the phoenix-gpu-hooks snippet "
-                    "(its cgroup rules) in the container's config, or check for lxc.cgroup*.devices.deny lines";
+    return c.path + " is denied by the device cgroup (EPERM) although the hooks allow a denied node at every "
+                    "start: an lxc.cgroup*.devices.deny line for it, a missing start-host hook (the snippet not "
+                    "included), or rules changed while the container runs (on cgroup2 a live devices.allow turns a "
+                    "container that allowed every device into an allow-list). Fix: remove the deny line, include the "
+                    "snippet, or restart the container";
   }
   if (c.result == "no-driver") {
     return c.path + " is allowed but has no driver behind it (" + c.detail + "). Fix: check the host driver with "

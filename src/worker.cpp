@@ -127,9 +127,19 @@ bool Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t 
         }
         continue;
       }
-      if (cg != nullptr) {
-        if (auto ok = cg->allow(CgroupRule{'c', node.major, node.minor, "rw"}); !ok) {
-          spdlog::warn("cgroup rule for {}: {}", node.container_path, ok.error().message());
+      // A rule only where the cgroup lacks one: cgroup v1 says so in
+      // devices.list; on cgroup2 the re-check that follows finds the node
+      // "denied" if it is, and only then is a rule added (an allow rule in an
+      // allow-all cgroup2 container would make it an allow-list).
+      if (cg != nullptr && cg->synchronous()) {
+        const CgroupRule rule{'c', node.major, node.minor, "rw"};
+        auto missing = cg->missing({rule});
+        if (!missing) {
+          spdlog::warn("cgroup rule for {}: {}", node.container_path, missing.error().message());
+        } else if (!missing->empty()) {
+          if (auto ok = cg->allow(rule); !ok) {
+            spdlog::warn("cgroup rule for {}: {}", node.container_path, ok.error().message());
+          }
         }
       }
       changed = true;

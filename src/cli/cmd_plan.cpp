@@ -96,7 +96,7 @@ int cmd_plan(const CommonOptions& common, const PlanOptions& opts) {
                   static_cast<unsigned>(n.mode), n.uid, n.gid, node_state(root, n));
     std::cout << line;
   }
-  std::cout << "cgroup rules\n";
+  std::cout << "cgroup rules  (each added at start only where the container's device cgroup denies the node)\n";
   for (const auto& r : plan->rules) std::cout << "  " << r.str() << "\n";
   for (const auto& w : plan->warnings) std::cout << "warning: " << w << "\n";
   return kOk;

@@ -620,26 +620,19 @@ phx__ensure_subids() {
     done
 }
 
-# The snippet as container NAME includes it, written next to its config:
-# - hooks from $PHX_HOOK_DIR where the snippet names the installed prefix (a no-op for the
-#   build tree's snippet, which already points at the built hooks);
-# - path-form device rules ("devices.allow = /dev/nvidia-uvm rwm") resolved below
-#   $PHOENIX_GPU_HOST_ROOT when that is set: LXC stat()s the path in the host's namespace,
-#   so on the real host the rule names the node pre-start made; in a test that node is in
-#   the simulated host. --snippet-verbatim includes $PHX_SNIPPET untouched instead.
+# The snippet as container NAME includes it, written next to its config, with the hooks
+# from $PHX_HOOK_DIR where the snippet names the installed prefix (a no-op for the build
+# tree's snippet, which already points at the built hooks). --snippet-verbatim includes
+# $PHX_SNIPPET untouched instead.
 phx__ct_snippet() {
-    local name=$1 out=$PHX_LXCPATH/$1/nvidia.conf root=${PHOENIX_GPU_HOST_ROOT:-}
+    local name=$1 out=$PHX_LXCPATH/$1/nvidia.conf
     [[ -f $PHX_SNIPPET ]] || phx_fail "PHX_SNIPPET not found: $PHX_SNIPPET"
-    local -a sub=(-e "s#$PHX_INSTALLED_HOOK_DIR/#$PHX_HOOK_DIR/#g")
-    if [[ -n $root ]]; then
-        sub+=(-e "s#^\([[:space:]]*lxc\.cgroup2\{0,1\}\.devices\.[a-z]*[[:space:]]*=[[:space:]]*\)/dev/#\1$root/dev/#")
-    fi
-    sed "${sub[@]}" "$PHX_SNIPPET" >"$out"
+    sed -e "s#$PHX_INSTALLED_HOOK_DIR/#$PHX_HOOK_DIR/#g" "$PHX_SNIPPET" >"$out"
     chmod 0644 "$out"
     echo "$out"
 }
 
-# phx_create_ct NAME [--unpriv] [--no-snippet] [--snippet-verbatim] [--no-static-rules]
+# phx_create_ct NAME [--unpriv] [--no-snippet] [--snippet-verbatim] [--allow-all]
 #                    [--env KEY=VAL]... [--hook-version 1] [--extra 'lxc.key = value']...
 # A busybox container in $PHX_LXCPATH: no network, busybox init (sleeps forever), device
 # allow-list (deny all; null zero full tty console ptmx random urandom pts; mknod of any),
@@ -655,7 +648,7 @@ phx_create_ct() {
         --unpriv) unpriv=1 ;;
         --no-snippet) snippet=0 ;;
         --snippet-verbatim) verbatim=1 ;;
-        --no-static-rules) rules=0 ;;
+        --no-static-rules | --allow-all) rules=0 ;;
         --env) envs+=("$2"); shift ;;
         --hook-version) hookver=$2; shift ;;
         --extra) extras+=("$2"); shift ;;

@@ -1,23 +1,23 @@
 #!/bin/bash
-# A privileged container with a deny-all allow-list device cgroup whose config has NO
-# nvidia rules (the hooks without the snippet's rules): post-start (cgroup v1) or the
-# worker (pure cgroup2) adds the plan's rules, so the nodes open (ENXIO). The control,
-# the same container without the start-host hook, shows that they would be denied (EPERM).
+# A privileged container with a deny-all allow-list device cgroup (as LXC's common.conf
+# makes it) and the snippet as shipped, which carries no device rules: post-start (cgroup
+# v1, before init runs) or the worker (pure cgroup2, through the monitor) allows each
+# planned node, and nothing else. The control, the same container with the start-host hook
+# cleared, shows that the nodes would be denied (EPERM) without them.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
 phx_setup_tmp
 export PHOENIX_GPU_HOST_ROOT=$PHX_T/host
 phx_sim_host "$PHOENIX_GPU_HOST_ROOT"
-hooks=(--extra "lxc.hook.pre-start = $PHX_HOOK_DIR/pre-start" --extra "lxc.hook.mount = $PHX_HOOK_DIR/mount")
-post=(--extra "lxc.hook.start-host = $PHX_HOOK_DIR/post-start")
+no_post=(--extra "lxc.hook.start-host =")
 nodes=(nvidiactl nvidia0 nvidia-uvm nvidia-uvm-tools)
 for layout in v1 cgroup2; do
     start=(phx_start)
     [[ $layout == cgroup2 ]] && start=(phx_cgroup2_run phx_start)
 
     ct=$layout-control
-    phx_create_ct "$ct" --no-snippet "${hooks[@]}" --env NVIDIA_VISIBLE_DEVICES=all
+    phx_create_ct "$ct" --snippet-verbatim "${no_post[@]}" --env NVIDIA_VISIBLE_DEVICES=all
     "${start[@]}" "$ct"
     for n in "${nodes[@]}"; do
         phx_assert_eq EPERM "$(phx_open_result "$ct" "/dev/$n")" "$ct: /dev/$n denied without post-start"
@@ -25,7 +25,7 @@ for layout in v1 cgroup2; do
     phx_stop "$ct"
 
     ct=$layout-fixed
-    phx_create_ct "$ct" --no-snippet "${hooks[@]}" "${post[@]}" --env NVIDIA_VISIBLE_DEVICES=all
+    phx_create_ct "$ct" --snippet-verbatim --env NVIDIA_VISIBLE_DEVICES=all
     "${start[@]}" "$ct"
     if [[ $layout == v1 ]]; then
         # Synchronous: the rules are in place when lxc-start returns.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end test of phoenix-gpu-hooks on a real NVIDIA GPU host: CUDA in privileged and
-# unprivileged LXC containers, the boot race, late nodes, the verification timeout, GPU
+# unprivileged LXC containers (with an allow-list device cgroup and with none), the boot race,
+# late nodes, the verification timeout, GPU
 # selection, and start-time costs, on pure cgroup2.
 #
 # On the GPU machine, as root, from the repository root, with build-gpu/ (tests/gpu/build.sh)
@@ -159,15 +160,18 @@ ensure_subids() {
     say "added root:100000:65536 to /etc/subuid and /etc/subgid (restored at the end)"
 }
 
-# create_ct NAME [--unpriv] [--no-snippet] [--env KEY=VALUE]...
+# create_ct NAME [--unpriv] [--no-snippet] [--allow-all] [--env KEY=VALUE]...
+# --allow-all: no device rules at all (what Debian's userns.conf and Proxmox make of every
+# unprivileged container): every device allowed.
 create_ct() {
-    local name=$1 unpriv=0 snippet=1 d src dst
+    local name=$1 unpriv=0 snippet=1 allow_all=0 d src dst
     local -a envs=()
     shift
     while (($#)); do
         case $1 in
         --unpriv) unpriv=1 ;;
         --no-snippet) snippet=0 ;;
+        --allow-all) allow_all=1 ;;
         --env) envs+=("$2"); shift ;;
         esac
         shift
@@ -199,12 +203,14 @@ create_ct() {
             echo "lxc.idmap = u 0 100000 65536"
             echo "lxc.idmap = g 0 100000 65536"
         fi
-        # An allow-list (what LXC's common.conf grants), no NVIDIA lines: those come from the
-        # snippet alone, which must come after the deny line (it resets the list).
-        echo "lxc.cgroup2.devices.deny = a"
-        for src in 1:3 1:5 1:7 1:8 1:9 5:0 5:1 5:2 136:*; do
-            echo "lxc.cgroup2.devices.allow = c $src rwm"
-        done
+        # An allow-list (what LXC's common.conf grants), no NVIDIA lines: the hooks allow
+        # the planned nodes where they are denied.
+        if ((!allow_all)); then
+            echo "lxc.cgroup2.devices.deny = a"
+            for src in 1:3 1:5 1:7 1:8 1:9 5:0 5:1 5:2 136:*; do
+                echo "lxc.cgroup2.devices.allow = c $src rwm"
+            done
+        fi
         ((snippet)) && echo "lxc.include = $SNIPPET"
         for src in "${envs[@]}"; do
             echo "lxc.environment = $src"
@@ -496,6 +502,35 @@ row_b() {
     cuda_row_checks "$name" "$ALL_MINORS"
     stop_ct "$name"
 }
+
+# allow_all_row NAME [--unpriv]: a container with no device rules and the snippet: after
+# verification its ordinary devices still work (the snippet must not turn it into an
+# allow-list of the GPUs), and CUDA works.
+allow_all_row() {
+    local name=$1 out
+    shift
+    create_ct "$name" --allow-all "$@" --env NVIDIA_VISIBLE_DEVICES=all
+    start_ct "$name" || { fail "lxc-start failed (see $name.lxc.log)"; return; }
+    cuda_row_checks "$name" "$ALL_MINORS"
+    local stat=$STAT detail=$DETAIL
+    out=$(in_ct "$name" /bin/sh -c 'for d in null zero full urandom; do
+            if echo x >/dev/$d 2>/dev/null; then w=ok; else w=FAIL; fi
+            if head -c 1 /dev/$d >/dev/null 2>&1; then r=ok; else r=FAIL; fi
+            echo "/dev/$d write=$w read=$r"
+        done' 2>&1)
+    printf '%s\n' "$out" | logblock "$name: ordinary devices"
+    # /dev/full refuses writes by design (ENOSPC).
+    if [[ $(grep -c 'read=ok' <<<"$out") -ne 4 || $(grep -c 'write=ok' <<<"$out") -ne 3 ||
+        $out != *"/dev/null write=ok read=ok"* ]]; then
+        fail "ordinary devices broken in an allow-all container: $(xargs <<<"$out"); GPU part: $detail"
+    else
+        STAT=$stat DETAIL="/dev/null, zero, full, urandom usable; $detail"
+    fi
+    stop_ct "$name"
+}
+
+row_i() { allow_all_row "$(ct i)"; }
+row_j() { allow_all_row "$(ct j)" --unpriv; }
 
 row_c() {
     local name log
@@ -1184,11 +1219,6 @@ setup() {
     # The snippet as the package ships it, pointing at these hooks
     SNIPPET=$T/conf/nvidia.conf
     sed "s#@PHX_HOOK_DIR@#$HOOK_DIR#g" "$REPO/lxc-conf-snippets/nvidia.conf.in" >"$SNIPPET"
-    if ((SIMULATE)); then
-        # LXC stat()s path-form device rules on the host; on a simulated host the node that
-        # pre-start makes is below the simulated root.
-        sed -i "s#^\([[:space:]]*lxc\.cgroup2\.devices\.allow[[:space:]]*=[[:space:]]*\)/dev/#\1$HR/dev/#" "$SNIPPET"
-    fi
     chmod 0644 "$SNIPPET"
 }
 
@@ -1232,6 +1262,8 @@ run_row e "timeout: CREATE_NODES=0, uvm never made, VERIFY_TIMEOUT=3" row_e
 run_row f "NVIDIA_VISIBLE_DEVICES=none: no GPU nodes, nvidiactl only" row_f
 run_row g "phoenix-gpu doctor on the host: exit 0, driver, real majors" row_g
 run_row h "NVIDIA_VISIBLE_DEVICES=1 on a multi-GPU host: only GPU 1" row_h
+run_row i "privileged, no device rules (allow-all), snippet: /dev/null usable, CUDA" row_i
+run_row j "unprivileged, no device rules (Proxmox's default), snippet: /dev/null usable, CUDA" row_j
 run_timings
 write_results
 exit 0

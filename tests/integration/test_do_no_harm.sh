@@ -66,7 +66,7 @@ is_priv() { ! grep -q '^lxc\.idmap' "$PHX_LXCPATH/$1/config"; }
 
 # Runs "CMD CT" for every CT given, in parallel; fails the test if one fails.
 for_all() {
-    local cmd=$1 ct pid rc=0
+    local cmd=$1 ct rc=0
     shift
     local -A pids=()
     for ct in "$@"; do
@@ -153,12 +153,11 @@ snapshot() {
     # Mount table of init's mount namespace, as seen from its root (read on the host: a
     # config without lxc.mount.auto has no /proc inside): root, mount point, options, fs
     # type, source, super options; no ids.
-    cat "/proc/$(phx_init_pid "$ct")/mountinfo" |
-        awk '{ sep = 0; for (i = 7; i <= NF; i++) if ($i == "-") { sep = i; break }
+    awk '{ sep = 0; for (i = 7; i <= NF; i++) if ($i == "-") { sep = i; break }
                if ($5 ~ /^\/dev\/nvidia/) next
                # The console and ttys are ptys of the host, numbered as the host allocates.
                if ($(sep + 1) == "devpts" && $4 ~ /^\/[0-9]+$/) $4 = "/N"
-               print "mount", $4, $5, $6, $(sep + 1), $(sep + 2), $(sep + 3) }'
+               print "mount", $4, $5, $6, $(sep + 1), $(sep + 2), $(sep + 3) }' "/proc/$(phx_init_pid "$ct")/mountinfo"
     case $ct in
     *-v1-*) grep -Ev "$gpu_rules" "$(phx_cgroup_dir "$ct" devices)/devices.list" | sed 's/^/devices.list /' ;;
     esac
@@ -236,6 +235,10 @@ for base in "${bases[@]}"; do
     phx_assert_eq "$(cat "$PHX_T/$base-no.live-rc")" "$(cat "$PHX_T/$base-gpu.live-rc")" \
         "$base: lxc-cgroup answers the same with and without the snippet"
     compare "$base"
+    if [[ $(cat "$PHX_T/$base-gpu.live-rc") == 0 ]]; then
+        phx_assert_eq "effective c 10:200 m=OK r=OK w=OK" "$(grep '^effective c 10:200 ' "$PHX_T/$base-gpu.snap.$phase")" \
+            "$base-gpu: the administrator's live rule is in effect"
+    fi
     if grep -q '^open /dev/null r=OK rw=OK$' "$PHX_T/$base-no.snap.$phase" ||
         ! grep -q '^open /dev/null r=OK rw=OK$' "$PHX_T/$base-no.snap.start"; then
         gpus_open "$base-gpu"
@@ -246,8 +249,8 @@ for base in "${bases[@]}"; do
     fi
 done
 
-# A reboot from inside: LXC runs the hooks again, the administrator's rule stays where LXC
-# keeps it (cgroup2: the monitor's rule list) and the GPUs come back everywhere.
+# A reboot from inside: LXC runs the hooks again and sets the device cgroup up from the
+# config (a live rule is gone, with or without the snippet); the GPUs come back everywhere.
 phase=reboot
 reboot_ct() {
     local ct=$1 old new started=""

@@ -18,11 +18,17 @@ void add_rule(DevicePlan& plan, int major, int minor) {
 }
 
 void add_node(DevicePlan& plan, PlannedNode n) {
-  add_rule(plan, n.major, n.minor);
+  if (n.major > 0) add_rule(plan, n.major, n.minor);
   plan.nodes.push_back(std::move(n));
 }
 
 }  // namespace
+
+const char* const kUvmPending =
+    "the nvidia_uvm module is not loaded (no 'nvidia-uvm' in /proc/devices); CUDA will fail. Fix: modprobe nvidia_uvm";
+const char* const kModesetPending = "the nvidia_modeset module is not loaded. Fix: modprobe nvidia_modeset";
+const char* const kCapsPending =
+    "no 'nvidia-caps' major in /proc/devices (the driver has not registered its capability devices)";
 
 std::string CgroupRule::str() const {
   return std::string(1, type) + " " + std::to_string(major) + ":" + (minor < 0 ? "*" : std::to_string(minor)) + " " +
@@ -60,7 +66,7 @@ Result<DevicePlan> make_plan(const HostSnapshot& host, const PlanRequest& req) {
 
   const DeviceFileParams params = host.params.value_or(DeviceFileParams{});
   auto nv_node = [&](const std::string& name, int minor, const std::string& role, const std::string& uuid) {
-    return PlannedNode{"/dev/" + name, "/dev/" + name, *nv_major, minor, params.mode, params.uid, params.gid, role, uuid};
+    return PlannedNode{"/dev/" + name, "/dev/" + name, *nv_major, minor, params.mode, params.uid, params.gid, role, uuid, ""};
   };
 
   add_node(plan, nv_node("nvidiactl", kCtlMinor, "ctl", ""));
@@ -68,26 +74,30 @@ Result<DevicePlan> make_plan(const HostSnapshot& host, const PlanRequest& req) {
     add_node(plan, nv_node("nvidia" + std::to_string(g.device_minor), g.device_minor, "gpu", g.uuid));
   }
   if (caps->needs_uvm()) {
-    if (auto uvm = host.majors.get("nvidia-uvm")) {
-      // nvidia-modprobe ignores params for the uvm nodes: always 0666 root.
-      add_node(plan, PlannedNode{"/dev/nvidia-uvm", "/dev/nvidia-uvm", *uvm, 0, 0666, 0, 0, "uvm", ""});
-      add_node(plan, PlannedNode{"/dev/nvidia-uvm-tools", "/dev/nvidia-uvm-tools", *uvm, 1, 0666, 0, 0, "uvm-tools", ""});
-    } else {
-      plan.warnings.push_back("no /dev/nvidia-uvm: the nvidia_uvm module is not loaded (no 'nvidia-uvm' in "
-                              "/proc/devices); CUDA will fail. Fix: modprobe nvidia_uvm");
-    }
+    // Without the module its major is unknown: the nodes stay in the plan,
+    // pending, so the container is not "verified" without them.
+    const int uvm = host.majors.get("nvidia-uvm").value_or(0);
+    const std::string why = uvm ? "" : kUvmPending;
+    // nvidia-modprobe ignores params for the uvm nodes: always 0666 root.
+    add_node(plan, PlannedNode{"/dev/nvidia-uvm", "/dev/nvidia-uvm", uvm, 0, 0666, 0, 0, "uvm", "", why});
+    add_node(plan, PlannedNode{"/dev/nvidia-uvm-tools", "/dev/nvidia-uvm-tools", uvm, 1, 0666, 0, 0, "uvm-tools", "", why});
   }
   if (caps->display) {
-    add_node(plan, nv_node("nvidia-modeset", kModesetMinor, "modeset", ""));
+    // The node is the nvidia module's, but only nvidia_modeset answers it.
+    PlannedNode n = nv_node("nvidia-modeset", kModesetMinor, "modeset", "");
+    if (host.modules_known && !host.modules.count("nvidia_modeset")) n.pending = kModesetPending;
+    add_node(plan, std::move(n));
   }
 
-  auto cap_major = host.majors.get("nvidia-caps");
+  // The minors come from /proc/driver/nvidia/capabilities; the major may be
+  // missing while the driver still sets itself up: then they are pending.
+  const int cap_major = host.majors.get("nvidia-caps").value_or(0);
   auto add_cap = [&](const CapFile& c, const std::string& uuid) {
     const std::string name = "nvidia-caps/nvidia-cap" + std::to_string(c.minor);
-    add_node(plan, PlannedNode{"/dev/" + name, "/dev/" + name, *cap_major, c.minor, c.mode, 0, 0, "cap", uuid});
+    add_node(plan, PlannedNode{"/dev/" + name, "/dev/" + name, cap_major, c.minor, c.mode, 0, 0, "cap", uuid,
+                               cap_major ? "" : kCapsPending});
   };
   for (const auto& c : host.caps) {
-    if (!cap_major) break;
     if ((c.name == "mig/config" && req.mig_config) || (c.name == "mig/monitor" && req.mig_monitor)) add_cap(c, "");
     for (const auto& g : plan.gpus) {
       // Per-GPU MIG access caps exist only for GPU and compute instances
@@ -95,8 +105,15 @@ Result<DevicePlan> make_plan(const HostSnapshot& host, const PlanRequest& req) {
       if (c.name.starts_with("gpu" + std::to_string(g.device_minor) + "/")) add_cap(c, g.uuid);
     }
   }
-  if (!cap_major && !host.caps.empty()) {
-    plan.warnings.push_back("MIG capabilities exist but no 'nvidia-caps' major is registered: MIG nodes skipped");
+  for (const std::string which : {"config", "monitor"}) {
+    const bool wanted = which == "config" ? req.mig_config : req.mig_monitor;
+    const bool present = std::any_of(host.caps.begin(), host.caps.end(),
+                                     [&](const CapFile& c) { return c.name == "mig/" + which; });
+    if (wanted && !present) {
+      plan.warnings.push_back("NVIDIA_MIG_" + std::string(which == "config" ? "CONFIG" : "MONITOR") +
+                              "_DEVICES is set but the driver offers no mig/" + which +
+                              " capability (/proc/driver/nvidia/capabilities/mig/" + which + ")");
+    }
   }
   return plan;
 }

@@ -23,6 +23,10 @@ struct PlannedNode {
   gid_t gid = 0;
   std::string role;  // gpu | ctl | uvm | uvm-tools | modeset | cap
   std::string gpu_uuid;  // for role gpu and per-GPU caps
+  // Non-empty: the node is wanted but cannot be made yet, and why (its
+  // module is not loaded, so its major is unknown: major 0). The worker
+  // waits for it within the verify timeout; it is never dropped.
+  std::string pending;
   bool operator==(const PlannedNode&) const = default;
 };
 
@@ -50,9 +54,14 @@ struct DevicePlan {
   std::vector<GpuInfo> gpus;
   std::vector<PlannedNode> nodes;
   std::vector<CgroupRule> rules;
-  std::vector<std::string> warnings;  // nodes that could not be planned, and why
+  std::vector<std::string> warnings;  // what the plan could not give, and why
   bool operator==(const DevicePlan&) const = default;
 };
+
+// Why a node is pending (PlannedNode::pending).
+extern const char* const kUvmPending;
+extern const char* const kModesetPending;
+extern const char* const kCapsPending;
 
 // Pure: the same snapshot and request give the same plan. Errors: a bad
 // selection or capability list, no driver while GPUs are wanted, GPU

@@ -160,7 +160,7 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
   d = DriverStage{};
   d.strategy = policy.driver_install.value_or(cfg.install_strategy);
   d.host_version = plan.plan.driver_version;
-  auto finish = [&](const std::string& state, const std::string& message, bool warn) {
+  auto finish = [&](DriverState state, const std::string& message, bool warn) {
     d.state = state;
     d.message = message;
     if (warn) {
@@ -170,19 +170,19 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
     }
     save();
   };
-  if (d.host_version.empty()) return finish("skipped", "the host's driver version is unknown", true);
+  if (d.host_version.empty()) return finish(DriverState::Skipped, "the host's driver version is unknown", true);
 
   auto found = container_userspace_versions(c);
-  if (!found) return finish("failed", found.error().message(), true);
+  if (!found) return finish(DriverState::Failed, found.error().message(), true);
   d.container_version = join(*found);
   if (found->size() == 1 && found->count(d.host_version)) {
-    return finish("current", "container userspace driver " + d.container_version + " matches the host", false);
+    return finish(DriverState::Current, "container userspace driver " + d.container_version + " matches the host", false);
   }
   const std::string what = found->empty() ? "no NVIDIA userspace driver in the container"
                                           : "container userspace driver " + d.container_version +
                                                 " does not match the host's " + d.host_version;
   if (d.strategy == "none") {
-    return finish("mismatch",
+    return finish(DriverState::Mismatch,
                   what + " (strategy none: report only). Fix: install the " + d.host_version +
                       " userspace driver in the container, or set PHOENIX_GPU_DRIVER_INSTALL=runfile|command",
                   true);
@@ -192,9 +192,9 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
   // not start a second one.
   const std::string lock_path = state_dir + "/driver.lock";
   UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!lock) return finish("failed", sys_error("open", lock_path).message(), true);
+  if (!lock) return finish(DriverState::Failed, sys_error("open", lock_path).message(), true);
   if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-    return finish("busy", "another driver install for this container is running; not starting a second", true);
+    return finish(DriverState::Busy, "another driver install for this container is running; not starting a second", true);
   }
 
   const pid_t init_pid = c.raw()->init_pid(c.raw());
@@ -203,43 +203,43 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
   if (d.strategy == "runfile") {
     const std::string src = runfile_path(cfg.installer_dir, d.host_version);
     if (::access(src.c_str(), R_OK) != 0) {
-      return finish("no-installer",
+      return finish(DriverState::NoInstaller,
                     what + "; the installer for " + d.host_version + " is missing: expected " + src +
                         ". Fix: download it from NVIDIA into " + cfg.installer_dir,
                     true);
     }
     auto path = copy_into_container(init_pid, src);
-    if (!path) return finish("failed", "cannot put the installer into the container: " + path.error().message(), true);
+    if (!path) return finish(DriverState::Failed, "cannot put the installer into the container: " + path.error().message(), true);
     copied = *path;
     payload.argv = {copied};
     for (const auto& a : runfile_args()) payload.argv.push_back(a);
   } else {
     if (cfg.install_command.empty()) {
-      return finish("failed", "strategy 'command' but [driver_install] command is empty in the host config", true);
+      return finish(DriverState::Failed, "strategy 'command' but [driver_install] command is empty in the host config", true);
     }
     payload.argv = {"/bin/sh", "-c", substitute(cfg.install_command, d.host_version)};
   }
-  d.state = "installing";
+  d.state = DriverState::Installing;
   d.message = what + "; installing " + d.host_version + " (" + d.strategy + ")";
   spdlog::info("driver stage: {}", d.message);
   save();
 
   auto run = attach_run(c, exec_fn, &payload, cfg.install_timeout, /*capture_stderr=*/true, kOutputTail);
   if (!copied.empty()) remove_from_container(init_pid, copied);
-  if (!run) return finish("failed", run.error().message(), true);
+  if (!run) return finish(DriverState::Failed, run.error().message(), true);
   d.exit_code = run->exit_code;
   d.duration_ms = run->duration_ms;
   d.output_tail = run->output;
   if (!run->output.empty()) spdlog::info("installer output (last {} bytes):\n{}", run->output.size(), run->output);
   if (run->timed_out) {
-    return finish("timeout",
+    return finish(DriverState::Timeout,
                   "the installer ran past " + std::to_string(cfg.install_timeout.count() / 1000) +
                       " s and was killed. Fix: run it by hand ('phoenix-gpu install-driver " + c.name() +
                       "') and read its output",
                   true);
   }
   if (run->exit_code != 0) {
-    return finish("failed",
+    return finish(DriverState::Failed,
                   "the installer exited with " +
                       (run->signal ? "signal " + std::to_string(run->signal) : std::to_string(run->exit_code)) +
                       " after " + std::to_string(run->duration_ms) + " ms; see its output in the log",
@@ -248,9 +248,9 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
   auto after = container_userspace_versions(c);
   d.container_version = after ? join(*after) : d.container_version;
   if (!after || !after->count(d.host_version)) {
-    return finish("failed", "the installer exited 0 but no " + d.host_version + " libraries appeared", true);
+    return finish(DriverState::Failed, "the installer exited 0 but no " + d.host_version + " libraries appeared", true);
   }
-  finish("installed", "installed userspace driver " + d.host_version + " in " + std::to_string(run->duration_ms) + " ms",
+  finish(DriverState::Installed, "installed userspace driver " + d.host_version + " in " + std::to_string(run->duration_ms) + " ms",
          false);
 }
 

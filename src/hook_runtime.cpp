@@ -46,8 +46,12 @@ HostConfig start_program(const std::string& program, const std::string& containe
   lo.level = config.log_level;
   lo.to_stderr = to_stderr;
   setup_logging(lo);
-  if (!cfg) spdlog::warn("{}; using the built-in defaults. Fix the file (see phoenix-gpu-hooks(7))", cfg.error().message());
   for (const auto& w : config.warnings) spdlog::warn("{}", w);
+  if (!cfg) {
+    const std::string what = cfg.error().message() + "; using the built-in defaults. Fix the file (see phoenix-gpu-hooks(7))";
+    spdlog::warn("{}", what);
+    config.warnings.push_back(what);  // pre-start carries it into the plan and the status
+  }
   return config;
 }
 

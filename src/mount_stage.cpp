@@ -88,6 +88,10 @@ int run_mount(const HookRuntime& rt) {
   const HostRoot root(pf->host_root);
   MountReport report;
   for (const auto& node : pf->plan.nodes) {
+    if (node.major == 0) {  // pending: nothing on the host to bind yet
+      report.missing.emplace_back(node.container_path, "pending: " + node.pending);
+      continue;
+    }
     const std::string src = root.path(node.host_path);
     NodeState st = stat_node(src);
     const dev_t want = makedev(static_cast<unsigned>(node.major), static_cast<unsigned>(node.minor));

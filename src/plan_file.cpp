@@ -90,7 +90,8 @@ std::string plan_to_json(const PlanFile& pf, bool pretty) {
                      {"uid", n.uid},
                      {"gid", n.gid},
                      {"role", n.role},
-                     {"gpu_uuid", n.gpu_uuid}});
+                     {"gpu_uuid", n.gpu_uuid},
+                     {"pending", n.pending}});
   }
   json gpus = json::array();
   for (const auto& g : pf.plan.gpus) {
@@ -181,13 +182,15 @@ Result<PlanFile> plan_from_json(const std::string& text, const std::string& path
     r.get(nodes[i], "gid", gid, where);
     r.get(nodes[i], "role", n.role, where);
     r.get(nodes[i], "gpu_uuid", n.gpu_uuid, where);
+    r.get(nodes[i], "pending", n.pending, where);
     if (!r.err.empty()) return parse_error(path, r.err);
     auto m = parse_int(mode, 8);
     if (type != "c") return parse_error(path, where + ": type must be \"c\"");
     if (!valid_dev_path(n.host_path) || !valid_dev_path(n.container_path)) {
       return parse_error(path, where + ": node paths must be plain /dev/ paths");
     }
-    if (n.major < 1 || n.major > 4095 || n.minor < 0 || n.minor > 0xfffff) {
+    // Major 0: not known yet, only for a pending node.
+    if (n.major < (n.pending.empty() ? 1 : 0) || n.major > 4095 || n.minor < 0 || n.minor > 0xfffff) {
       return parse_error(path, where + ": major:minor out of range");
     }
     if (!m || *m < 0 || *m > 07777) return parse_error(path, where + ": bad mode '" + mode + "'");

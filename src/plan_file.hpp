@@ -9,7 +9,8 @@
 
 namespace phx {
 
-inline constexpr int kPlanFormatVersion = 1;
+// 2: pending nodes (major 0 until their module is loaded).
+inline constexpr int kPlanFormatVersion = 2;
 
 struct PlanFile {
   std::string container;

@@ -33,7 +33,7 @@ Status start_worker(const StateDir& state, const std::string& name, const std::s
   GpuStatus st;
   st.container = name;
   st.lxcpath = lxcpath;
-  st.state = "starting";
+  st.state = GpuState::Starting;
   st.started_unix_ms = unix_ms();
   if (auto ok = write_status(state.status_path(), st); !ok) return ok;
   SpawnOptions opts;
@@ -86,7 +86,7 @@ int run_hookscript(const std::string& vmid, const std::string& phase) {
   StateDir state{state_base(config.state_dir), lxcpath, vmid};
   auto pf = read_plan(state.plan_path());
   if (!pf || !pf->plan.enabled) return 0;
-  if (auto st = read_status(state.status_path()); st && st->state != "starting" && st->started_unix_ms >= pf->created_unix_ms) {
+  if (auto st = read_status(state.status_path()); st && st->state != GpuState::Starting && st->started_unix_ms >= pf->created_unix_ms) {
     return 0;  // the start-host hook already ran a worker for this start
   }
   if (auto ok = start_worker(state, vmid, lxcpath, 0); !ok) spdlog::warn("{}", ok.error().message());

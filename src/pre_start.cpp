@@ -15,6 +15,7 @@
 #include "modules.hpp"
 #include "plan_file.hpp"
 #include "policy.hpp"
+#include "status_file.hpp"
 
 namespace phx {
 namespace {
@@ -42,6 +43,20 @@ void prepare_mount_report(const StateDir& sd, unsigned mapped_uid) {
     spdlog::debug("{}", sys_error("chown", path).message());
   }
   ::close(fd);
+}
+
+// A start with a GPU policy always leaves a status: when no plan can be
+// made, the reason, so 'phoenix-gpu status' does not claim the container
+// never started or has no policy.
+void record_no_plan(const HookRuntime& rt, const std::string& reason) {
+  GpuStatus st;
+  st.container = rt.ctx.name;
+  st.lxcpath = rt.ctx.lxcpath;
+  st.state = GpuState::NoPlan;
+  st.message = reason;
+  st.started_unix_ms = unix_ms();
+  st.finished_unix_ms = st.started_unix_ms;
+  if (auto ok = write_status(rt.state.status_path(), st); !ok) spdlog::warn("{}", ok.error().message());
 }
 
 }  // namespace
@@ -94,6 +109,7 @@ int run_pre_start(const HookRuntime& rt) {
   const int fail_code = policy.required ? 1 : 0;
   set_deadline_exit_code(fail_code);
   auto fail = [&](const std::string& reason) {
+    record_no_plan(rt, reason);
     if (policy.required) {
       spdlog::error("{}. PHOENIX_GPU_REQUIRED=1: failing the start", reason);
     } else {
@@ -122,11 +138,23 @@ int run_pre_start(const HookRuntime& rt) {
   auto plan = make_plan(host, policy.plan_request());
   if (!plan) return fail("no GPU plan: " + plan.error().message());
   for (const auto& w : plan->warnings) spdlog::warn("{}", w);
+  // The host config's problems (a broken file: built-in defaults in use)
+  // travel with the plan into the status.
+  for (const auto& w : rt.cfg.warnings) plan->warnings.push_back("host config: " + w);
+  int pending = 0;
+  for (const auto& n : plan->nodes) {
+    if (n.pending.empty()) continue;
+    ++pending;
+    spdlog::warn("{} is pending: {}; the container is not verified until it works (the worker waits for it up to "
+                 "the verify timeout)",
+                 n.container_path, n.pending);
+  }
 
   const bool create = rt.cfg.create_nodes && policy.create_nodes.value_or(true);
   const bool modify_allowed = !host.params || host.params->modify;
   int failed = 0, missing = 0;
   for (const auto& node : plan->nodes) {
+    if (node.major == 0) continue;  // pending: its major is not known yet
     if (!create || (!modify_allowed && node.major == host.majors.nvidia().value_or(-1))) {
       if (stat_node(rt.root.path(node.host_path)).kind != NodeState::Kind::CharDevice) {
         ++missing;
@@ -168,7 +196,9 @@ int run_pre_start(const HookRuntime& rt) {
   for (const auto& n : plan->nodes) names += (names.empty() ? "" : " ") + n.container_path.substr(5);
   const auto ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
   spdlog::info("plan: {} GPU(s), {} node(s) [{}], driver {}{}{} in {:.1f} ms", plan->gpus.size(), plan->nodes.size(),
-               names, plan->driver_version, missing ? ", " + std::to_string(missing) + " missing" : "",
+               names, plan->driver_version,
+               (missing ? ", " + std::to_string(missing) + " missing" : "") +
+                   (pending ? ", " + std::to_string(pending) + " pending" : ""),
                failed ? ", " + std::to_string(failed) + " failed" : "", ms);
   return 0;
 }

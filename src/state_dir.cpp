@@ -25,6 +25,30 @@ std::string escape_lxcpath(const std::string& lxcpath) {
   return out.empty() ? "%2f" : out;  // "/" itself; no other path escapes to this
 }
 
+std::optional<std::string> unescape_lxcpath(const std::string& escaped) {
+  if (escaped == "%2f") return "/";
+  std::string out = "/";
+  for (std::size_t i = 0; i < escaped.size(); ++i) {
+    const char c = escaped[i];
+    if (c == '-') {
+      out += '/';
+    } else if (c == '%') {
+      if (i + 2 >= escaped.size()) return std::nullopt;
+      const std::string hex = escaped.substr(i + 1, 2);
+      if (hex.size() != 2 || !std::isxdigit(static_cast<unsigned char>(hex[0])) ||
+          !std::isxdigit(static_cast<unsigned char>(hex[1]))) {
+        return std::nullopt;
+      }
+      out += static_cast<char>(std::stoi(hex, nullptr, 16));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  if (escape_lxcpath(out) != escaped) return std::nullopt;  // not a name escape_lxcpath makes
+  return out;
+}
+
 Status check_container_name(const std::string& name) {
   if (name.empty() || name.size() > 255 || name == "." || name == ".." ||
       name.find('/') != std::string::npos || name.find('\0') != std::string::npos ||

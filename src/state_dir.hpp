@@ -1,6 +1,7 @@
 // Per-container state: /run/phoenix-gpu-hooks/<lxcpath-escaped>/<name>/.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "error.hpp"
@@ -13,6 +14,9 @@ inline constexpr const char* kDefaultStateDir = "/run/phoenix-gpu-hooks";
 // "/var/lib/lxc" -> "var-lib-lxc"; '-' and anything odd are %-escaped so two
 // paths never share a name.
 std::string escape_lxcpath(const std::string& lxcpath);
+
+// The inverse of escape_lxcpath; nullopt for a name it never makes.
+std::optional<std::string> unescape_lxcpath(const std::string& escaped);
 
 // Container names become one path component: refuse what could escape.
 Status check_container_name(const std::string& name);

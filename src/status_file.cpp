@@ -20,7 +20,7 @@ std::string status_to_json(const GpuStatus& s, bool pretty) {
             {"version", kStatusFormatVersion},
             {"container", s.container},
             {"lxcpath", s.lxcpath},
-            {"state", s.state},
+            {"state", to_string(s.state)},
             {"message", s.message},
             {"worker_pid", s.worker_pid},
             {"cgroup", s.cgroup},
@@ -32,7 +32,7 @@ std::string status_to_json(const GpuStatus& s, bool pretty) {
             {"hotplugged", s.hotplugged},
             {"dev_listing", s.dev_listing},
             {"driver",
-             {{"state", s.driver.state},
+             {{"state", to_string(s.driver.state)},
               {"strategy", s.driver.strategy},
               {"host_version", s.driver.host_version},
               {"container_version", s.driver.container_version},
@@ -52,7 +52,9 @@ Result<GpuStatus> status_from_json(const std::string& text, const std::string& p
     GpuStatus s;
     s.container = j.at("container").get<std::string>();
     s.lxcpath = j.at("lxcpath").get<std::string>();
-    s.state = j.at("state").get<std::string>();
+    const auto state = parse_gpu_state(j.at("state").get<std::string>());
+    if (!state) return parse_error(path, "bad field: unknown state '" + j.at("state").get<std::string>() + "'");
+    s.state = *state;
     s.message = j.at("message").get<std::string>();
     s.worker_pid = json_int<int>(j, "worker_pid");
     s.cgroup = j.at("cgroup").get<std::string>();
@@ -71,7 +73,9 @@ Result<GpuStatus> status_from_json(const std::string& text, const std::string& p
     s.hotplugged = j.at("hotplugged").get<std::vector<std::string>>();
     s.dev_listing = j.at("dev_listing").get<std::string>();
     const auto& d = j.at("driver");
-    s.driver.state = d.at("state").get<std::string>();
+    const auto dstate = parse_driver_state(d.at("state").get<std::string>());
+    if (!dstate) return parse_error(path, "bad field: unknown driver state '" + d.at("state").get<std::string>() + "'");
+    s.driver.state = *dstate;
     s.driver.strategy = d.at("strategy").get<std::string>();
     s.driver.host_version = d.at("host_version").get<std::string>();
     s.driver.container_version = d.at("container_version").get<std::string>();
@@ -85,6 +89,15 @@ Result<GpuStatus> status_from_json(const std::string& text, const std::string& p
   } catch (const JsonFieldError& e) {
     return parse_error(path, std::string("bad field: ") + e.what());
   }
+}
+
+std::string first_problem(const GpuStatus& s) {
+  if (s.state == GpuState::Verified) return "";
+  if (!s.message.empty()) return s.message;
+  for (const auto& n : s.nodes) {
+    if (n.result != "ok" && n.result != "no-driver") return n.path + " " + n.result + (n.detail.empty() ? "" : ": " + n.detail);
+  }
+  return "";
 }
 
 Status write_status(const std::string& path, const GpuStatus& s) { return write_file_atomic(path, status_to_json(s)); }

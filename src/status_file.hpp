@@ -5,16 +5,21 @@
 #include <vector>
 
 #include "error.hpp"
+#include "gpu_state.hpp"
 
 namespace phx {
 
-inline constexpr int kStatusFormatVersion = 1;
+// 2: the closed state sets of gpu_state.hpp (no-plan added), pending nodes
+// and host-side node results.
+inline constexpr int kStatusFormatVersion = 2;
 
 // One planned node as seen from inside the container.
 struct NodeCheck {
   std::string path;
   // ok | no-driver (allowed, but no driver behind it: simulated hosts only)
   // | denied | missing | wrong-type | wrong-rdev | error
+  // | pending (not makeable yet: its module is not loaded, ...)
+  // | host-changed (the host no longer backs it: GPU gone, major changed)
   std::string result;
   int err = 0;
   std::string detail;
@@ -23,7 +28,7 @@ struct NodeCheck {
 };
 
 struct DriverStage {
-  std::string state = "pending";  // pending | off | current | installed | failed | timeout | no-installer | skipped
+  DriverState state = DriverState::Pending;
   std::string strategy;
   std::string host_version;
   std::string container_version;
@@ -36,8 +41,7 @@ struct DriverStage {
 struct GpuStatus {
   std::string container;
   std::string lxcpath;
-  // starting | waiting | verifying | verified | timeout | failed | stopped
-  std::string state = "starting";
+  GpuState state = GpuState::Starting;
   std::string message;
   int worker_pid = 0;
   std::string cgroup;
@@ -50,6 +54,10 @@ struct GpuStatus {
   std::string dev_listing;  // on timeout
   DriverStage driver;
 };
+
+// The first thing that keeps a container from "verified", in one line
+// (empty when verified): the message, else the first failing node.
+std::string first_problem(const GpuStatus& s);
 
 std::string status_to_json(const GpuStatus& s, bool pretty = true);
 Result<GpuStatus> status_from_json(const std::string& text, const std::string& path);

@@ -12,6 +12,8 @@
 #include <cstring>
 
 #include "container_exec.hpp"
+#include "host_check.hpp"
+#include "host_discovery.hpp"
 #include "lxc_container.hpp"
 #include "text.hpp"
 #include "unique_fd.hpp"
@@ -203,6 +205,44 @@ Result<std::vector<NodeCheck>> verify_in_container(LxcContainer& c, const std::v
   return checks;
 }
 
+std::vector<NodeCheck> merge_checks(const std::vector<PlannedNode>& nodes, const std::vector<NodeCheck>& ready,
+                                    const HostSnapshot& host) {
+  std::vector<NodeCheck> out;
+  std::size_t next = 0;
+  for (const auto& n : nodes) {
+    if (!n.pending.empty()) {
+      out.push_back(NodeCheck{n.container_path, "pending", 0, n.pending, false});
+      continue;
+    }
+    NodeCheck c = next < ready.size() ? ready[next] : NodeCheck{n.container_path, "error", 0, "not checked", false};
+    ++next;
+    // A node that checks fine inside (or has no driver behind it on a
+    // simulated host) must also still be backed by the host.
+    if (c.result == "ok" || c.result == "no-driver") {
+      if (std::string why = host_node_problem(n, host); !why.empty()) {
+        c.result = "host-changed";
+        c.err = 0;
+        c.detail = why;
+      }
+    }
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<std::vector<NodeCheck>> verify_plan(LxcContainer& c, const std::vector<PlannedNode>& nodes, const HostRoot& root) {
+  std::vector<PlannedNode> ready;
+  for (const auto& n : nodes)
+    if (n.pending.empty()) ready.push_back(n);
+  std::vector<NodeCheck> inside;
+  if (!ready.empty()) {
+    auto res = verify_in_container(c, ready);
+    if (!res) return res.error();
+    inside = std::move(*res);
+  }
+  return merge_checks(nodes, inside, discover_host(root, DiscoverScope::Planning));
+}
+
 Result<std::string> list_dev_in_container(LxcContainer& c) { return attach_capture(c, list_fn, nullptr); }
 
 std::string explain(const NodeCheck& c) {
@@ -228,6 +268,8 @@ std::string explain(const NodeCheck& c) {
     return c.path + " is allowed but has no driver behind it (" + c.detail + "). Fix: check the host driver with "
                     "'phoenix-gpu doctor'";
   }
+  if (c.result == "pending") return c.path + " is pending: " + c.detail;
+  if (c.result == "host-changed") return c.path + ": " + c.detail;
   return c.path + ": " + c.detail;
 }
 

@@ -8,6 +8,7 @@
 
 #include "device_plan.hpp"
 #include "error.hpp"
+#include "host_discovery.hpp"
 #include "status_file.hpp"
 
 namespace phx {
@@ -24,6 +25,16 @@ std::string list_directory(const std::string& dir, std::size_t max_entries = 400
 
 // Runs check_node for each node inside the running container.
 Result<std::vector<NodeCheck>> verify_in_container(LxcContainer& c, const std::vector<PlannedNode>& nodes);
+
+// One result per planned node, in plan order: pending nodes as "pending"
+// (not looked for), `ready` (the checks of the others, in order) where a
+// passing one becomes "host-changed" if the host no longer backs it.
+std::vector<NodeCheck> merge_checks(const std::vector<PlannedNode>& nodes, const std::vector<NodeCheck>& ready,
+                                    const HostSnapshot& host);
+
+// What verified means: the not-pending nodes checked inside the container,
+// all of them against the host below `root` (merge_checks).
+Result<std::vector<NodeCheck>> verify_plan(LxcContainer& c, const std::vector<PlannedNode>& nodes, const HostRoot& root);
 
 // list_directory("/dev") and its subdirectories, inside the container.
 Result<std::string> list_dev_in_container(LxcContainer& c);

@@ -20,6 +20,8 @@
 #include "device_cgroup.hpp"
 #include "hook_runtime.hpp"
 #include "driver_stage.hpp"
+#include "host_check.hpp"
+#include "host_nodes.hpp"
 #include "hotplug.hpp"
 #include "logging.hpp"
 #include "lxc_container.hpp"
@@ -51,6 +53,14 @@ UniqueFd watch_host_dirs(const HostRoot& root, const std::vector<PlannedNode>& n
   return fd;
 }
 
+// The first failing node in one line, for the status message.
+std::string first_failing(const std::vector<NodeCheck>& checks, bool simulated) {
+  if (checks.empty()) return "the nodes could not be checked inside the container";
+  for (const auto& k : checks)
+    if (!k.passed(simulated)) return k.path + " " + k.result + (k.detail.empty() ? "" : ": " + k.detail);
+  return "";
+}
+
 void drain(int fd) {
   char buf[4096];
   while (::read(fd, buf, sizeof buf) > 0) {
@@ -80,6 +90,10 @@ class Worker {
     if (auto ok = write_status(state_.status_path(), status_); !ok) spdlog::warn("{}", ok.error().message());
   }
   bool wait_running(LxcContainer& c, Millis budget);
+  // Makes pending nodes whose module has come (major known now): the host
+  // node where creation is allowed, the cgroup rule where rules are
+  // synchronous; hot-plug follows through fix_checks. True when one was.
+  bool resolve_pending_nodes(DeviceCgroup* cg);
   // True when it changed something worth re-checking at once.
   bool fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid);
   void warn_timeout(LxcContainer& c, const std::vector<NodeCheck>& checks);
@@ -90,6 +104,7 @@ class Worker {
   PlanFile plan_;
   GpuStatus status_;
   HostRoot root_{"/"};
+  bool create_nodes_ = true;
   std::set<std::string> hotplugged_;
   std::map<std::string, std::string> hotplug_errors_;
 };
@@ -100,6 +115,40 @@ bool Worker::wait_running(LxcContainer& c, Millis budget) {
   struct lxc_container* raw = c.raw();
   int secs = static_cast<int>(std::max<long long>(1, budget.count() / 1000));
   return raw->wait(raw, "RUNNING", secs);
+}
+
+bool Worker::resolve_pending_nodes(DeviceCgroup* cg) {
+  auto& nodes = plan_.plan.nodes;
+  if (std::none_of(nodes.begin(), nodes.end(), [](const PlannedNode& n) { return !n.pending.empty(); })) return false;
+  const HostSnapshot host = discover_host(root_, DiscoverScope::Planning);
+  const bool modify_allowed = !host.params || host.params->modify;
+  bool resolved = false;
+  for (auto& node : nodes) {
+    if (node.pending.empty() || !resolve_pending(node, host)) continue;
+    resolved = true;
+    spdlog::info("{} is no longer pending ({}:{})", node.container_path, node.major, node.minor);
+    CgroupRule rule{'c', node.major, node.minor, "rw"};
+    if (std::find(plan_.plan.rules.begin(), plan_.plan.rules.end(), rule) == plan_.plan.rules.end()) {
+      plan_.plan.rules.push_back(rule);
+    }
+    if (create_nodes_ && (modify_allowed || node.major != host.majors.nvidia().value_or(-1))) {
+      NodeOutcome out = ensure_host_node(root_, node);
+      if (out.action == NodeAction::Failed) {
+        spdlog::warn("cannot create {}: {}", node.host_path, out.detail);
+      } else if (out.action != NodeAction::Present) {
+        spdlog::info("{} {} ({}:{})", to_string(out.action), root_.path(node.host_path), node.major, node.minor);
+      }
+    }
+    if (cg != nullptr && cg->synchronous()) {
+      if (auto ok = cg->allow(rule); !ok) spdlog::warn("{}", ok.error().message());
+    }
+  }
+  // The plan on disk says what the container has now (phoenix-gpu verify
+  // and plan read it); a newer start's plan is never overwritten.
+  if (resolved && !superseded()) {
+    if (auto ok = write_plan(state_.plan_path(), plan_); !ok) spdlog::warn("{}", ok.error().message());
+  }
+  return resolved;
 }
 
 bool Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid) {
@@ -189,12 +238,12 @@ int Worker::run() {
   }
   plan_ = std::move(*pf);
   root_ = HostRoot(plan_.host_root);
-  status_.state = "waiting";
+  status_.state = GpuState::Waiting;
   save();
 
   auto c = LxcContainer::load(name_, lxcpath_);
   if (!c) {
-    status_.state = "failed";
+    status_.state = GpuState::Failed;
     status_.message = c.error().message();
     save();
     spdlog::warn("{}", status_.message);
@@ -203,11 +252,12 @@ int Worker::run() {
   ContainerPolicy policy;
   if (auto env = c->config_item("lxc.environment")) policy = parse_policy(*env, cfg_);
   const Millis timeout = policy.verify_timeout.value_or(cfg_.verify_timeout);
+  create_nodes_ = cfg_.create_nodes && policy.create_nodes.value_or(true);
   const auto deadline = Clock::now() + timeout;
 
   const auto waited_from = Clock::now();
   if (!wait_running(*c, timeout)) {
-    status_.state = "stopped";
+    status_.state = GpuState::Stopped;
     // wait() also returns early when the start fails and the container stops.
     status_.message = Clock::now() - waited_from < timeout - std::chrono::seconds(1)
                           ? std::string("the container stopped before it was RUNNING (its start failed?)")
@@ -249,7 +299,7 @@ int Worker::run() {
   std::vector<NodeCheck> checks;
   bool verified = false, stopped = false;
   int quick_rechecks = 0;
-  status_.state = "verifying";
+  status_.state = GpuState::Verifying;
   save();
   // Nodes that failed only because the host has not made them yet: while
   // that is all, the container is not entered again (every attach briefly
@@ -259,6 +309,10 @@ int Worker::run() {
     bool any = false;
     for (std::size_t i = 0; i < checks.size(); ++i) {
       if (checks[i].passed(simulated)) continue;
+      if (checks[i].result == "pending") {
+        any = true;  // resolve_pending_nodes looks at every turn
+        continue;
+      }
       if (checks[i].result != "missing" && checks[i].result != "wrong-type") return false;
       if (stat_node(root_.path(plan_.plan.nodes[i].host_path)).kind == NodeState::Kind::CharDevice) return false;
       any = true;
@@ -267,8 +321,9 @@ int Worker::run() {
   };
   bool check_now = true;
   for (;;) {
+    if (resolve_pending_nodes(cgroup.get())) check_now = true;
     if (check_now) {
-      auto res = verify_in_container(*c, plan_.plan.nodes);
+      auto res = verify_plan(*c, plan_.plan.nodes, root_);
       if (res) {
         checks = std::move(*res);
         verified = std::all_of(checks.begin(), checks.end(), [&](const NodeCheck& k) { return k.passed(simulated); });
@@ -300,14 +355,14 @@ int Worker::run() {
   status_.nodes = checks;
   status_.finished_unix_ms = unix_ms();
   if (stopped) {
-    status_.state = "stopped";
+    status_.state = GpuState::Stopped;
     status_.message = "the container stopped during verification";
     save();
     spdlog::info("{}; worker exits", status_.message);
     return 0;
   }
   if (verified) {
-    status_.state = "verified";
+    status_.state = GpuState::Verified;
     // Verified what was planned; say what could not be planned (no uvm
     // nodes because nvidia_uvm did not load, say).
     for (const auto& w : plan_.plan.warnings) status_.message += (status_.message.empty() ? "" : "; ") + w;
@@ -315,7 +370,8 @@ int Worker::run() {
     spdlog::info("GPU devices verified in container {}: {} node(s) in {} ms from RUNNING{}", name_, checks.size(),
                  status_.ms_to_verified, simulated ? " (simulated host: allowed, no driver behind them)" : "");
   } else {
-    status_.state = "timeout";
+    status_.state = GpuState::Timeout;
+    status_.message = first_failing(checks, simulated);
     warn_timeout(*c, checks);
   }
   save();

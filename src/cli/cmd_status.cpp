@@ -2,6 +2,7 @@
 
 #include <lxc/lxccontainer.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -14,6 +15,7 @@
 #include "plan_file.hpp"
 #include "state_dir.hpp"
 #include "status_file.hpp"
+#include "status_report.hpp"
 #include "driver_stage.hpp"
 #include "policy.hpp"
 #include "verify.hpp"
@@ -74,7 +76,9 @@ int cmd_status(const CommonOptions& common, const std::string& name, const std::
   auto st = read_status(sd.status_path());
   if (!st) {
     if (common.json) {
-      std::cout << nlohmann::json{{"container", name}, {"state", "unknown"}, {"error", st.error().message()}}.dump(2)
+      std::cout << nlohmann::json{{"format", "phoenix-gpu-status"}, {"version", kStatusFormatVersion},
+                                  {"container", name}, {"state", "unknown"}, {"error", st.error().message()}}
+                       .dump(2)
                 << "\n";
     } else {
       std::cerr << "no status for " << name << " (" << st.error().message()
@@ -82,19 +86,18 @@ int cmd_status(const CommonOptions& common, const std::string& name, const std::
     }
     return kFailure;
   }
+  const int code = st->state == GpuState::Verified ? kOk : kProblems;
   if (common.json) {
     std::cout << status_to_json(*st);
-    return st->state == "verified" ? kOk : kProblems;
+    return code;
   }
   std::cout << "container     " << st->container << " (" << st->lxcpath << ")\n"
-            << "state         " << st->state << (st->message.empty() ? "" : ": " + st->message) << "\n";
+            << "state         " << to_string(st->state) << (st->message.empty() ? "" : ": " + st->message) << "\n";
   if (st->ms_to_verified >= 0) std::cout << "verified      " << st->ms_to_verified << " ms after RUNNING\n";
   if (!st->cgroup.empty()) std::cout << "cgroup        " << st->cgroup << "\n";
   if (st->worker_pid > 0) {
-    const bool final_state = st->state == "verified" || st->state == "timeout" || st->state == "failed" ||
-                             st->state == "stopped";
     std::cout << "worker pid    " << st->worker_pid;
-    if (!final_state && ::kill(st->worker_pid, 0) != 0 && errno == ESRCH) {
+    if (!is_final(st->state) && ::kill(st->worker_pid, 0) != 0 && errno == ESRCH) {
       std::cout << " (gone: the worker ended before finishing; restart the container or run 'phoenix-gpu verify')";
     }
     std::cout << "\n";
@@ -103,12 +106,28 @@ int cmd_status(const CommonOptions& common, const std::string& name, const std::
     std::cout << "nodes\n";
     print_checks(st->nodes);
   }
-  std::cout << "driver        " << st->driver.state;
-  if (!st->driver.strategy.empty()) std::cout << " (strategy " << st->driver.strategy << ")";
-  if (!st->driver.message.empty()) std::cout << ": " << st->driver.message;
-  std::cout << "\n";
+  if (st->state != GpuState::NoPlan) {
+    std::cout << "driver        " << to_string(st->driver.state);
+    if (!st->driver.strategy.empty()) std::cout << " (strategy " << st->driver.strategy << ")";
+    if (!st->driver.message.empty()) std::cout << ": " << st->driver.message;
+    std::cout << "\n";
+  }
   if (!st->dev_listing.empty()) std::cout << "container /dev at the timeout:\n" << st->dev_listing;
-  return st->state == "verified" ? kOk : kProblems;
+  return code;
+}
+
+int cmd_status_all(const std::string& format) {
+  auto cfg = load_host_config(config_path());
+  const auto rows = collect_reports(state_base(cfg ? cfg->state_dir : HostConfig{}.state_dir));
+  if (format == "json") {
+    std::cout << report_json(rows);
+  } else if (format == "prometheus") {
+    std::cout << report_prometheus(rows);
+  } else {
+    std::cout << report_table(rows);
+  }
+  return std::all_of(rows.begin(), rows.end(), [](const ContainerReport& r) { return r.verified(); }) ? kOk
+                                                                                                    : kProblems;
 }
 
 int cmd_verify(const CommonOptions& common, const std::string& name, const std::string& lxcpath) {
@@ -120,12 +139,13 @@ int cmd_verify(const CommonOptions& common, const std::string& name, const std::
   }
   auto* c = &rc->container;
   const PlanFile* pf = &rc->plan;
-  auto checks = verify_in_container(*c, pf->plan.nodes);
+  const HostRoot root(pf->host_root);
+  auto checks = verify_plan(*c, pf->plan.nodes, root);
   if (!checks) {
     std::cerr << "error: " << checks.error().message() << "\n";
     return kFailure;
   }
-  const bool simulated = HostRoot(pf->host_root).simulated();
+  const bool simulated = root.simulated();
   bool ok = true;
   for (const auto& k : *checks) ok = ok && k.passed(simulated);
   if (common.json) {
@@ -169,16 +189,16 @@ int cmd_install_driver(const CommonOptions& common, const std::string& name, con
   });
   const DriverStage& d = st.driver;
   if (common.json) {
-    std::cout << nlohmann::json{{"container", name}, {"state", d.state}, {"strategy", d.strategy},
+    std::cout << nlohmann::json{{"container", name}, {"state", to_string(d.state)}, {"strategy", d.strategy},
                                 {"host_version", d.host_version}, {"container_version", d.container_version},
                                 {"exit_code", d.exit_code}, {"duration_ms", d.duration_ms}, {"message", d.message}}
                      .dump(2)
               << "\n";
   } else {
-    std::cout << "driver " << d.state << ": " << d.message << "\n";
-    if (!d.output_tail.empty() && d.state != "current") std::cout << "installer output (tail):\n" << d.output_tail;
+    std::cout << "driver " << to_string(d.state) << ": " << d.message << "\n";
+    if (!d.output_tail.empty() && d.state != DriverState::Current) std::cout << "installer output (tail):\n" << d.output_tail;
   }
-  return d.state == "current" || d.state == "installed" ? kOk : kProblems;
+  return driver_matches(d.state) ? kOk : kProblems;
 }
 
 }  // namespace phx::cli

@@ -30,6 +30,9 @@ struct PlanOptions {
 int cmd_plan(const CommonOptions& common, const PlanOptions& opts);
 int cmd_doctor(const CommonOptions& common);
 int cmd_status(const CommonOptions& common, const std::string& name, const std::string& lxcpath);
+// Every container with a record in the state directory; format: table,
+// json or prometheus.
+int cmd_status_all(const std::string& format);
 int cmd_verify(const CommonOptions& common, const std::string& name, const std::string& lxcpath);
 int cmd_prepare_host(const CommonOptions& common);
 int cmd_install_driver(const CommonOptions& common, const std::string& name, const std::string& lxcpath);

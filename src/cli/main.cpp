@@ -16,7 +16,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.footer(
       "Exit codes: 0 ok; 1 problems found (doctor), no plan possible (plan), not verified\n"
-      "(status, verify), driver not current (install-driver), a node not made (prepare-host);\n"
+      "(status; status --all: any container), not usable (verify), driver not current\n"
+      "(install-driver), a node not made (prepare-host);\n"
       "2 bad usage; "
       "3 could not run (unreadable container config, no permission).\n"
       "Environment: PHOENIX_GPU_HOST_ROOT (same as --host-root), PHOENIX_GPU_CONFIG (config file,\n"
@@ -53,8 +54,14 @@ int main(int argc, char** argv) {
     sub->add_option("-P,--lxcpath", ct_lxcpath, "LXC path of the container (default: LXC's)");
   };
   auto* status_cmd = app.add_subcommand("status", "show what the hooks found at the container's last start");
-  add_container(status_cmd);
-  status_cmd->add_flag("--json", common.json, "machine-readable output");
+  bool status_all = false;
+  std::string status_format = "table";
+  status_cmd->add_option("name", ct_name, "container name");
+  status_cmd->add_option("-P,--lxcpath", ct_lxcpath, "LXC path of the container (default: LXC's)");
+  status_cmd->add_flag("--all", status_all, "every container started with a GPU policy since boot, across lxcpaths");
+  status_cmd->add_option("--format", status_format, "with --all: table, json or prometheus (node_exporter textfile)")
+      ->check(CLI::IsMember({"table", "json", "prometheus"}));
+  status_cmd->add_flag("--json", common.json, "machine-readable output (with --all: --format json)");
   auto* verify_cmd = app.add_subcommand("verify", "check every planned node inside a running container, now");
   add_container(verify_cmd);
   verify_cmd->add_flag("--json", common.json, "machine-readable output");
@@ -83,7 +90,24 @@ int main(int argc, char** argv) {
   if (*plan_cmd) return cmd_plan(common, plan);
   if (*doctor_cmd) return cmd_doctor(common);
   if (*prepare_cmd) return cmd_prepare_host(common);
-  if (*status_cmd) return cmd_status(common, ct_name, ct_lxcpath);
+  if (*status_cmd) {
+    if (status_all) {
+      if (!ct_name.empty() || !ct_lxcpath.empty()) {
+        std::cerr << "error: --all takes no container name or --lxcpath\n";
+        return kUsage;
+      }
+      return cmd_status_all(common.json ? "json" : status_format);
+    }
+    if (ct_name.empty()) {
+      std::cerr << "error: status needs a container name, or --all\n";
+      return kUsage;
+    }
+    if (status_cmd->count("--format") > 0) {
+      std::cerr << "error: --format goes with --all (one container: --json)\n";
+      return kUsage;
+    }
+    return cmd_status(common, ct_name, ct_lxcpath);
+  }
   if (*verify_cmd) return cmd_verify(common, ct_name, ct_lxcpath);
   if (*install_cmd) return cmd_install_driver(common, ct_name, ct_lxcpath);
   return kUsage;

@@ -21,7 +21,7 @@ class HostNodes : public ::testing::Test {
 
   static PlannedNode node(const std::string& path, int major, int minor, mode_t mode = 0666, uid_t uid = 0,
                           gid_t gid = 0) {
-    return PlannedNode{path, path, major, minor, mode, uid, gid, "gpu", ""};
+    return PlannedNode{path, path, major, minor, mode, uid, gid, "gpu", "", ""};
   }
   NodeOutcome ensure(const PlannedNode& n) { return ensure_host_node(HostRoot(d.root()), n); }
 

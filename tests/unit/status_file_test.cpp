@@ -16,7 +16,7 @@ GpuStatus sample() {
   GpuStatus s;
   s.container = "ct";
   s.lxcpath = "/var/lib/lxc";
-  s.state = "verified";
+  s.state = GpuState::Verified;
   s.worker_pid = 4242;
   s.started_unix_ms = 1'790'000'000'000;
   s.ms_to_verified = 7;

@@ -1,0 +1,39 @@
+// 'phoenix-gpu status --all': every container the state directory has a
+// record of (a start with a GPU policy since boot), across lxcpaths, as a
+// table, JSON or node_exporter textfile metrics.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "status_file.hpp"
+
+namespace phx {
+
+inline constexpr int kReportFormatVersion = 1;
+
+struct ContainerReport {
+  std::string name;
+  std::string lxcpath;
+  std::optional<GpuStatus> status;  // nullopt: no readable status.json
+  std::string error;                // why there is none
+  bool has_plan = false;
+  std::vector<int> gpus;            // indices of the planned GPUs
+  bool verified() const { return status && status->state == GpuState::Verified; }
+  // The state's name, or "unknown" without a readable status.
+  std::string state_name() const;
+  std::string problem() const;  // first_problem, or the error
+};
+
+// Reads <state_base>/<escaped lxcpath>/<name>/ for every lxcpath and name
+// found there. Sorted by lxcpath, then name (numeric names as numbers:
+// Proxmox's VMIDs).
+std::vector<ContainerReport> collect_reports(const std::string& state_base);
+
+std::string report_table(const std::vector<ContainerReport>& rows);
+std::string report_json(const std::vector<ContainerReport>& rows);
+// node_exporter textfile collector format.
+std::string report_prometheus(const std::vector<ContainerReport>& rows);
+
+}  // namespace phx

@@ -112,15 +112,40 @@ TEST(DevicePlan, DisplayAddsModeset) {
   EXPECT_EQ(p->nodes.back().role, "modeset");
 }
 
-TEST(DevicePlan, UvmNotLoadedWarns) {
+TEST(DevicePlan, UvmNotLoadedIsPendingNotDropped) {
   FixtureHost h;
   FixtureHost::h200(h);
   h.write("proc/devices", test::proc_devices({{195, "nvidia"}, {241, "nvidia-caps"}}));
   auto p = plan_for(h, "all");
   ASSERT_TRUE(p) << p.error().message();
-  EXPECT_THAT(nodes(*p), ElementsAre("/dev/nvidiactl 195:255 0666 0:0", "/dev/nvidia0 195:0 0666 0:0"));
-  ASSERT_EQ(p->warnings.size(), 1u);
-  EXPECT_THAT(p->warnings[0], HasSubstr("modprobe nvidia_uvm"));
+  // Major 0 until the module registers one; no rule can be written for it yet.
+  EXPECT_THAT(nodes(*p), ElementsAre("/dev/nvidiactl 195:255 0666 0:0", "/dev/nvidia0 195:0 0666 0:0",
+                                     "/dev/nvidia-uvm 0:0 0666 0:0", "/dev/nvidia-uvm-tools 0:1 0666 0:0"));
+  EXPECT_THAT(rules(*p), ElementsAre("c 195:255 rw", "c 195:0 rw"));
+  EXPECT_TRUE(p->nodes[0].pending.empty());
+  EXPECT_THAT(p->nodes[2].pending, HasSubstr("modprobe nvidia_uvm"));
+  EXPECT_THAT(p->nodes[3].pending, HasSubstr("modprobe nvidia_uvm"));
+  EXPECT_TRUE(p->warnings.empty());
+
+  // Utility only asks for no uvm: nothing pending.
+  auto util = plan_for(h, "all", "utility");
+  ASSERT_TRUE(util) << util.error().message();
+  for (const auto& n : util->nodes) EXPECT_TRUE(n.pending.empty()) << n.container_path;
+}
+
+TEST(DevicePlan, DisplayWithoutModesetModuleIsPending) {
+  FixtureHost h;
+  FixtureHost::h200(h);  // its /proc/modules has no nvidia_modeset
+  auto p = plan_for(h, "all", "utility,display");
+  ASSERT_TRUE(p) << p.error().message();
+  ASSERT_EQ(p->nodes.back().container_path, "/dev/nvidia-modeset");
+  EXPECT_EQ(p->nodes.back().major, 195);
+  EXPECT_THAT(p->nodes.back().pending, HasSubstr("modprobe nvidia_modeset"));
+
+  h.write("proc/modules", "nvidia_modeset 1 0 - Live 0x0 (OE)\nnvidia 14381056 1 nvidia_modeset, Live 0x0 (OE)\n");
+  auto loaded = plan_for(h, "all", "utility,display");
+  ASSERT_TRUE(loaded) << loaded.error().message();
+  EXPECT_TRUE(loaded->nodes.back().pending.empty());
 }
 
 TEST(DevicePlan, NoDriverIsAnError) {
@@ -216,13 +241,23 @@ TEST_F(DevicePlanMig, ConfigCapOnlyWhenRequested) {
   EXPECT_THAT(nodes(*monitor_only), ElementsAre("/dev/nvidiactl 195:255 0666 0:0"));
 }
 
-TEST_F(DevicePlanMig, NoCapsMajorWarns) {
+TEST_F(DevicePlanMig, NoCapsMajorIsPending) {
   h.write("proc/devices", test::proc_devices({{195, "nvidia"}, {238, "nvidia-uvm"}}));
   auto p = plan_for(h, "1", "utility", true);
   ASSERT_TRUE(p) << p.error().message();
-  EXPECT_THAT(nodes(*p), ElementsAre("/dev/nvidiactl 195:255 0666 0:0", "/dev/nvidia0 195:0 0666 0:0"));
+  EXPECT_THAT(nodes(*p), ElementsAre("/dev/nvidiactl 195:255 0666 0:0", "/dev/nvidia0 195:0 0666 0:0",
+                                     "/dev/nvidia-caps/nvidia-cap1 0:1 0400 0:0",
+                                     "/dev/nvidia-caps/nvidia-cap12 0:12 0444 0:0"));
+  EXPECT_THAT(p->nodes[2].pending, HasSubstr("no 'nvidia-caps' major"));
+  EXPECT_THAT(p->nodes[3].pending, HasSubstr("no 'nvidia-caps' major"));
+  EXPECT_THAT(rules(*p), ElementsAre("c 195:255 rw", "c 195:0 rw"));
+}
+
+TEST_F(DevicePlanMig, MonitorWantedButNotOfferedWarns) {
+  auto p = plan_for(h, "none", "utility", false, /*mig_monitor=*/true);
+  ASSERT_TRUE(p) << p.error().message();
   ASSERT_EQ(p->warnings.size(), 1u);
-  EXPECT_THAT(p->warnings[0], HasSubstr("no 'nvidia-caps' major"));
+  EXPECT_THAT(p->warnings[0], HasSubstr("NVIDIA_MIG_MONITOR_DEVICES is set but the driver offers no mig/monitor"));
 }
 
 TEST(DevicePlan, IsPure) {

@@ -126,8 +126,8 @@ TEST(PlanFile, ForeignFormatAndVersion) {
   expect_rejected(R"({"format": "oci-hooks", "version": 1})", "not a plan file (format 'oci-hooks')");
   expect_rejected(R"({"version": 1})", "missing field 'format'");
   json j = sample_json();
-  j["version"] = 2;
-  expect_rejected(j.dump(), "plan format version 2, this program reads version 1");
+  j["version"] = 1;
+  expect_rejected(j.dump(), "plan format version 1, this program reads version 2");
 }
 
 TEST(PlanFile, WrongFieldTypes) {
@@ -157,6 +157,22 @@ TEST(PlanFile, WrongFieldTypes) {
   json j = sample_json();
   j["nodes"][0].erase("gpu_uuid");
   expect_rejected(j.dump(), "nodes[0]: missing field 'gpu_uuid'");
+}
+
+TEST(PlanFile, PendingNodeKeepsMajorZeroAndItsReason) {
+  PlanFile pf = sample_plan();
+  pf.plan.nodes[3].major = 0;
+  pf.plan.nodes[3].pending = "the nvidia_uvm module is not loaded";
+  auto back = plan_from_json(plan_to_json(pf), kPath);
+  ASSERT_TRUE(back) << back.error().message();
+  EXPECT_EQ(back->plan.nodes[3].major, 0);
+  EXPECT_EQ(back->plan.nodes[3].pending, "the nvidia_uvm module is not loaded");
+  EXPECT_EQ(back->plan.nodes, pf.plan.nodes);
+
+  // Major 0 only for a pending node.
+  json j = sample_json();
+  j["nodes"][1]["major"] = 0;
+  expect_rejected(j.dump(), "nodes[1]: major:minor out of range");
 }
 
 TEST(PlanFile, NodePathsMustStayInDev) {

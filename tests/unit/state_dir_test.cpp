@@ -33,6 +33,17 @@ TEST(EscapeLxcpath, InjectiveOnTrickyInputs) {
   EXPECT_EQ(escape_lxcpath("/var/lib-lxc"), "var-lib%2dlxc");
 }
 
+TEST(EscapeLxcpath, UnescapeGivesThePathBack) {
+  for (const std::string p : {"/var/lib/lxc", "/var/lib-lxc", "/var/lib/lxc%2d", "/var/lib/.lxc", "/var/lib/l xc",
+                              "/var/lib/l\nxc", "/var/lib/..", "/srv/lxc_pool.d", "/"}) {
+    EXPECT_EQ(unescape_lxcpath(escape_lxcpath(p)), p) << p;
+  }
+  // Names escape_lxcpath never makes.
+  for (const std::string bad : {"var-lib%2", "var%zz", "%2E", ".hidden", "a%2fb", "var%2dlib%"}) {
+    EXPECT_FALSE(unescape_lxcpath(bad)) << bad;
+  }
+}
+
 TEST(EscapeLxcpath, RootIsNotEmpty) {
   EXPECT_EQ(escape_lxcpath("/"), "%2f");
   EXPECT_FALSE(escape_lxcpath("").empty());

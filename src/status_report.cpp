@@ -45,8 +45,9 @@ std::string gpu_list(const ContainerReport& r) {
   return s;
 }
 
+// No plan: no driver stage runs, so no driver state to show.
 std::string driver_name(const ContainerReport& r) {
-  return r.status ? std::string(to_string(r.status->driver.state)) : "-";
+  return r.status && r.status->state != GpuState::NoPlan ? std::string(to_string(r.status->driver.state)) : "-";
 }
 
 // Prometheus label values: backslash, double quote and newline escaped.

@@ -27,6 +27,18 @@ std::string unit_name(const std::string& name) {
   return out + "-" + std::to_string(::getpid());
 }
 
+// No worker, no verification: the status must not stay "starting".
+void record_no_worker(const StateDir& state, const std::string& name, const std::string& lxcpath, const Error& why) {
+  GpuStatus st;
+  st.container = name;
+  st.lxcpath = lxcpath;
+  st.state = GpuState::Failed;
+  st.message = "the verification worker could not be started: " + why.message();
+  st.started_unix_ms = unix_ms();
+  st.finished_unix_ms = st.started_unix_ms;
+  if (auto ok = write_status(state.status_path(), st); !ok) spdlog::debug("{}", ok.error().message());
+}
+
 }  // namespace
 
 Status start_worker(const StateDir& state, const std::string& name, const std::string& lxcpath, pid_t init_pid) {
@@ -71,6 +83,7 @@ int run_post_start(const HookRuntime& rt) {
   }
   if (auto ok = start_worker(rt.state, rt.ctx.name, rt.ctx.lxcpath, rt.ctx.pid); !ok) {
     spdlog::warn("cannot start the verification worker: {}; GPU devices are not verified", ok.error().message());
+    record_no_worker(rt.state, rt.ctx.name, rt.ctx.lxcpath, ok.error());
   }
   return 0;
 }
@@ -89,7 +102,10 @@ int run_hookscript(const std::string& vmid, const std::string& phase) {
   if (auto st = read_status(state.status_path()); st && st->state != GpuState::Starting && st->started_unix_ms >= pf->created_unix_ms) {
     return 0;  // the start-host hook already ran a worker for this start
   }
-  if (auto ok = start_worker(state, vmid, lxcpath, 0); !ok) spdlog::warn("{}", ok.error().message());
+  if (auto ok = start_worker(state, vmid, lxcpath, 0); !ok) {
+    spdlog::warn("{}", ok.error().message());
+    record_no_worker(state, vmid, lxcpath, ok.error());
+  }
   return 0;
 }
 

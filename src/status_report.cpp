@@ -101,11 +101,15 @@ std::vector<ContainerReport> collect_reports(const std::string& state_base) {
       rows.push_back(std::move(r));
     }
   }
+  sort_reports(rows);
+  return rows;
+}
+
+void sort_reports(std::vector<ContainerReport>& rows) {
   std::sort(rows.begin(), rows.end(), [](const ContainerReport& a, const ContainerReport& b) {
     if (a.lxcpath != b.lxcpath) return a.lxcpath < b.lxcpath;
     return name_less(a.name, b.name);
   });
-  return rows;
 }
 
 std::string report_table(const std::vector<ContainerReport>& rows) {

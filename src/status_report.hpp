@@ -30,6 +30,8 @@ struct ContainerReport {
 // found there. Sorted by lxcpath, then name (numeric names as numbers:
 // Proxmox's VMIDs).
 std::vector<ContainerReport> collect_reports(const std::string& state_base);
+// The order collect_reports gives.
+void sort_reports(std::vector<ContainerReport>& rows);
 
 std::string report_table(const std::vector<ContainerReport>& rows);
 std::string report_json(const std::vector<ContainerReport>& rows);

@@ -233,7 +233,12 @@ int Worker::run() {
 
   auto pf = read_plan(state_.plan_path());
   if (!pf) {
+    // Not "starting" forever: say why nothing was verified.
     spdlog::warn("{}; nothing to verify", pf.error().message());
+    status_.state = GpuState::Failed;
+    status_.message = "no readable plan for this start: " + pf.error().message();
+    status_.finished_unix_ms = unix_ms();
+    if (auto ok = write_status(state_.status_path(), status_); !ok) spdlog::warn("{}", ok.error().message());
     return 0;
   }
   plan_ = std::move(*pf);

@@ -15,7 +15,8 @@
 namespace phx::cli {
 namespace {
 
-const char* node_state(const HostRoot& root, const PlannedNode& n) {
+std::string node_state(const HostRoot& root, const PlannedNode& n) {
+  if (!n.pending.empty()) return "pending: " + n.pending;
   NodeState st = stat_node(root.path(n.host_path));
   if (st.kind == NodeState::Kind::Missing) return "missing (pre-start creates it)";
   if (st.kind != NodeState::Kind::CharDevice) return "not a device node (pre-start replaces it)";
@@ -93,7 +94,7 @@ int cmd_plan(const CommonOptions& common, const PlanOptions& opts) {
   for (const auto& n : plan->nodes) {
     char line[256];
     std::snprintf(line, sizeof line, "  %-34s c %d:%-4d %04o %u:%u  %s\n", n.container_path.c_str(), n.major, n.minor,
-                  static_cast<unsigned>(n.mode), n.uid, n.gid, node_state(root, n));
+                  static_cast<unsigned>(n.mode), n.uid, n.gid, node_state(root, n).c_str());
     std::cout << line;
   }
   std::cout << "cgroup rules  (each added at start only where the container's device cgroup denies the node)\n";

@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
 #include "config.hpp"
+#include "device_selection.hpp"
 #include "lxc_container.hpp"
 #include "plan_file.hpp"
 #include "state_dir.hpp"
@@ -116,9 +119,48 @@ int cmd_status(const CommonOptions& common, const std::string& name, const std::
   return code;
 }
 
-int cmd_status_all(const std::string& format) {
-  auto cfg = load_host_config(config_path());
-  const auto rows = collect_reports(state_base(cfg ? cfg->state_dir : HostConfig{}.state_dir));
+namespace {
+
+// Running containers of the LXC paths the host knows that ask for GPUs but
+// have no record of their start: the hooks did not run for them.
+void add_unrecorded(std::vector<ContainerReport>& rows, const HostConfig& cfg, const std::string& extra_lxcpath) {
+  std::set<std::string> paths{"/var/lib/lxc", lxc_default_path()};
+  if (!extra_lxcpath.empty()) paths.insert(extra_lxcpath);
+  std::set<std::pair<std::string, std::string>> known;
+  for (const auto& r : rows) known.emplace(escape_lxcpath(r.lxcpath), r.name);
+  for (const auto& path : paths) {
+    char** names = nullptr;
+    const int n = ::list_active_containers(path.c_str(), &names, nullptr);
+    for (int i = 0; i < n; ++i) {
+      const std::string name = names[i];
+      std::free(names[i]);
+      if (known.count({escape_lxcpath(path), name}) != 0) continue;
+      auto c = LxcContainer::load(name, path);
+      if (!c) continue;
+      auto env = c->config_item("lxc.environment");
+      if (!env) continue;
+      const ContainerPolicy policy = parse_policy(*env, cfg);
+      auto sel = parse_visible_devices(policy.visible_devices);
+      if (sel && sel->kind == GpuSelection::Kind::Void) continue;
+      ContainerReport r;
+      r.name = name;
+      r.lxcpath = path;
+      r.error = "running with a GPU policy, but no record of its start: the hooks did not run for it (is the "
+                "phoenix-gpu-hooks snippet included in its config?)";
+      rows.push_back(std::move(r));
+    }
+    std::free(static_cast<void*>(names));
+  }
+  sort_reports(rows);
+}
+
+}  // namespace
+
+int cmd_status_all(const std::string& format, const std::string& lxcpath) {
+  auto loaded = load_host_config(config_path());
+  const HostConfig cfg = loaded ? *loaded : HostConfig{};
+  auto rows = collect_reports(state_base(cfg.state_dir));
+  add_unrecorded(rows, cfg, lxcpath);
   if (format == "json") {
     std::cout << report_json(rows);
   } else if (format == "prometheus") {

@@ -30,9 +30,10 @@ struct PlanOptions {
 int cmd_plan(const CommonOptions& common, const PlanOptions& opts);
 int cmd_doctor(const CommonOptions& common);
 int cmd_status(const CommonOptions& common, const std::string& name, const std::string& lxcpath);
-// Every container with a record in the state directory; format: table,
-// json or prometheus.
-int cmd_status_all(const std::string& format);
+// Every container with a record in the state directory, and every running
+// one with a GPU policy but no record in /var/lib/lxc, LXC's default path
+// and `lxcpath`; format: table, json or prometheus.
+int cmd_status_all(const std::string& format, const std::string& lxcpath);
 int cmd_verify(const CommonOptions& common, const std::string& name, const std::string& lxcpath);
 int cmd_prepare_host(const CommonOptions& common);
 int cmd_install_driver(const CommonOptions& common, const std::string& name, const std::string& lxcpath);

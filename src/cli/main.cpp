@@ -57,7 +57,9 @@ int main(int argc, char** argv) {
   bool status_all = false;
   std::string status_format = "table";
   status_cmd->add_option("name", ct_name, "container name");
-  status_cmd->add_option("-P,--lxcpath", ct_lxcpath, "LXC path of the container (default: LXC's)");
+  status_cmd->add_option("-P,--lxcpath", ct_lxcpath,
+                         "LXC path of the container (default: LXC's); with --all, one more path to look for running "
+                         "containers with a GPU policy but no record");
   status_cmd->add_flag("--all", status_all, "every container started with a GPU policy since boot, across lxcpaths");
   status_cmd->add_option("--format", status_format, "with --all: table, json or prometheus (node_exporter textfile)")
       ->check(CLI::IsMember({"table", "json", "prometheus"}));
@@ -92,11 +94,11 @@ int main(int argc, char** argv) {
   if (*prepare_cmd) return cmd_prepare_host(common);
   if (*status_cmd) {
     if (status_all) {
-      if (!ct_name.empty() || !ct_lxcpath.empty()) {
-        std::cerr << "error: --all takes no container name or --lxcpath\n";
+      if (!ct_name.empty()) {
+        std::cerr << "error: --all takes no container name\n";
         return kUsage;
       }
-      return cmd_status_all(common.json ? "json" : status_format);
+      return cmd_status_all(common.json ? "json" : status_format, ct_lxcpath);
     }
     if (ct_name.empty()) {
       std::cerr << "error: status needs a container name, or --all\n";

@@ -1031,6 +1031,30 @@ cleanup() {
 trap cleanup EXIT
 trap 'FATAL="interrupted"; exit 2' INT TERM HUP
 
+row_k() {
+    local name sel rc=0 out allrc=0 all
+    name=$(ct k)
+    sel=$((GPU_COUNT + 5))
+    create_ct "$name" --env NVIDIA_VISIBLE_DEVICES=$sel
+    start_ct "$name" || { fail "lxc-start failed (see $name.lxc.log)"; return; }
+    out=$(kx "$PHX" status "$name" -P "$LXCPATH" 2>&1) || rc=$?
+    all=$(kx "$PHX" status --all 2>&1) || allrc=$?
+    printf '%s\n(exit %d)\n' "$out" "$rc" | logblock "phoenix-gpu status $name"
+    printf '%s\n(exit %d)\n' "$all" "$allrc" | logblock "phoenix-gpu status --all"
+    if [[ $(st "$name" state) != no-plan ]]; then
+        fail "status.json state '$(st "$name" state)' (want no-plan)"
+    elif ((rc != 1)); then
+        fail "phoenix-gpu status exit $rc (want 1)"
+    elif ! grep -q "no GPU with index $sel" <<<"$out"; then
+        fail "phoenix-gpu status does not say why: $(head -n 2 <<<"$out" | xargs)"
+    elif ((allrc != 1)) || ! grep -Eq "^$name +.* no-plan " <<<"$all"; then
+        fail "status --all exit $allrc, row: $(grep -E "^$name " <<<"$all" | xargs)"
+    else
+        STAT=PASS DETAIL="status no-plan ('no GPU with index $sel'), exit 1; status --all lists it, exit 1"
+    fi
+    stop_ct "$name"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Helpers the setup, the rows and the cleanup share
 
@@ -1264,6 +1288,7 @@ run_row g "phoenix-gpu doctor on the host: exit 0, driver, real majors" row_g
 run_row h "NVIDIA_VISIBLE_DEVICES=1 on a multi-GPU host: only GPU 1" row_h
 run_row i "privileged, no device rules (allow-all), snippet: /dev/null usable, CUDA" row_i
 run_row j "unprivileged, no device rules (Proxmox's default), snippet: /dev/null usable, CUDA" row_j
+run_row k "NVIDIA_VISIBLE_DEVICES naming no GPU: status no-plan, exit 1; status --all" row_k
 run_timings
 write_results
 exit 0

@@ -1,8 +1,9 @@
 #!/bin/bash
-# 'phoenix-gpu status --all' over three starts: one verified (with a broken host config: built-in
+# 'phoenix-gpu status --all' over four starts: one verified (with a broken host config: built-in
 # defaults, and the status says so), one whose selection names no GPU (no-plan, with the reason),
 # one whose GPU falls off the bus while the worker waits for a late node (timeout, never
-# verified). Table, --json and --format prometheus; exit 1 while any is not verified.
+# verified), one running with a GPU policy whose config lacks the snippet (no record: found in
+# its lxcpath). Table, --json and --format prometheus; exit 1 while any is not verified.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -42,9 +43,13 @@ echo "ok: c3: timeout, not verified, once its GPU is gone"
 phx_assert_contains "$(phx_gpu_status c3 message)" "/dev/nvidia0 host-changed: GPU GPU-fe880471" "c3: message names the node"
 phx_assert_contains "$(cat "$PHOENIX_GPU_LOG_DIR/c3.log")" "is no longer on the host" "c3: the warning says why"
 
+# --- a GPU policy, but the hooks are not in the config ------------------------------------------
+phx_create_ct c4 --no-snippet --env NVIDIA_VISIBLE_DEVICES=all
+phx_start c4
+
 # --- one view ----------------------------------------------------------------------------------
 rc=0
-out=$("$PHX_CLI" status --all) || rc=$?
+out=$("$PHX_CLI" status --all -P "$PHX_LXCPATH") || rc=$?
 printf '%s\n' "$out"
 phx_assert_eq 1 "$rc" "--all exits 1 while one is not verified"
 row() { grep -E "^$1 " <<<"$out" || true; }
@@ -57,7 +62,9 @@ phx_assert_contains "$(row c2)" " no-plan " "--all: c2 no-plan"
 phx_assert_contains "$(row c2)" "no GPU with index 7" "--all: c2's problem"
 phx_assert_contains "$(row c3)" " timeout " "--all: c3 timeout"
 phx_assert_contains "$(row c3)" "no longer on the host" "--all: c3's problem"
-phx_assert_contains "$out" "3 container(s), 2 not verified" "--all: summary"
+phx_assert_contains "$(row c4)" " unknown " "--all: c4 without a record"
+phx_assert_contains "$(row c4)" "no record of its start" "--all: c4's problem"
+phx_assert_contains "$out" "4 container(s), 3 not verified" "--all: summary"
 
 rc=0
 json=$("$PHX_CLI" status --all --json) || rc=$?
@@ -78,10 +85,11 @@ grep -Eq "^phoenix_gpu_container_verified_seconds\{container=\"c1\",lxcpath=\"[^
     phx_fail "prom: no time to verified for c1"
 
 # Once every container is verified (or gone from the record), exit 0.
+phx_stop c4
 phx_stop c2
 phx_stop c3
 rm -r "$(phx_gpu_state_dir c2)" "$(phx_gpu_state_dir c3)"
-"$PHX_CLI" status --all >/dev/null || phx_fail "--all does not exit 0 with only verified containers"
+"$PHX_CLI" status --all -P "$PHX_LXCPATH" >/dev/null || phx_fail "--all does not exit 0 with only verified containers"
 echo "ok: --all exits 0 when all are verified"
 phx_stop c1
 echo PASS

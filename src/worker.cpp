@@ -91,9 +91,9 @@ class Worker {
   }
   bool wait_running(LxcContainer& c, Millis budget);
   // Makes pending nodes whose module has come (major known now): the host
-  // node where creation is allowed, the cgroup rule where rules are
-  // synchronous; hot-plug follows through fix_checks. True when one was.
-  bool resolve_pending_nodes(DeviceCgroup* cg);
+  // node where creation is allowed. Hot-plug and the cgroup rule (only where
+  // the cgroup lacks one) follow through fix_checks. True when one was.
+  bool resolve_pending_nodes();
   // True when it changed something worth re-checking at once.
   bool fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid);
   void warn_timeout(LxcContainer& c, const std::vector<NodeCheck>& checks);
@@ -117,7 +117,7 @@ bool Worker::wait_running(LxcContainer& c, Millis budget) {
   return raw->wait(raw, "RUNNING", secs);
 }
 
-bool Worker::resolve_pending_nodes(DeviceCgroup* cg) {
+bool Worker::resolve_pending_nodes() {
   auto& nodes = plan_.plan.nodes;
   if (std::none_of(nodes.begin(), nodes.end(), [](const PlannedNode& n) { return !n.pending.empty(); })) return false;
   const HostSnapshot host = discover_host(root_, DiscoverScope::Planning);
@@ -138,9 +138,6 @@ bool Worker::resolve_pending_nodes(DeviceCgroup* cg) {
       } else if (out.action != NodeAction::Present) {
         spdlog::info("{} {} ({}:{})", to_string(out.action), root_.path(node.host_path), node.major, node.minor);
       }
-    }
-    if (cg != nullptr && cg->synchronous()) {
-      if (auto ok = cg->allow(rule); !ok) spdlog::warn("{}", ok.error().message());
     }
   }
   // The plan on disk says what the container has now (phoenix-gpu verify
@@ -326,7 +323,7 @@ int Worker::run() {
   };
   bool check_now = true;
   for (;;) {
-    if (resolve_pending_nodes(cgroup.get())) check_now = true;
+    if (resolve_pending_nodes()) check_now = true;
     if (check_now) {
       auto res = verify_plan(*c, plan_.plan.nodes, root_);
       if (res) {

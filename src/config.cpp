@@ -187,7 +187,7 @@ Result<HostConfig> parse_host_config(const std::string& text, const std::string&
   l.duration("verify", "poll_interval", cfg.poll_interval, 10'000);
   l.string("defaults", "visible_devices", cfg.visible_devices);
   l.string("defaults", "capabilities", cfg.capabilities);
-  l.string("driver_install", "strategy", cfg.install_strategy, {"runfile", "command", "none"});
+  l.string("driver_install", "strategy", cfg.install_strategy, {"bind", "runfile", "command", "none"});
   l.absolute_path("driver_install", "installer_dir", cfg.installer_dir);
   l.string("driver_install", "command", cfg.install_command);
   l.duration("driver_install", "timeout", cfg.install_timeout, 4 * kHour);

@@ -28,7 +28,7 @@ struct HostConfig {
   std::string visible_devices;  // used when the container sets none ("" = void)
   std::string capabilities;     // "" = utility,compute
   // [driver_install]
-  std::string install_strategy = "none";  // runfile | command | none
+  std::string install_strategy = "none";  // bind | runfile | command | none
   std::string installer_dir = "/var/lib/phoenix-gpu-hooks/installers";
   std::string install_command;
   Millis install_timeout{20 * 60'000};

@@ -166,6 +166,12 @@ std::string find_binary(const HostRoot& root, const std::string& name) {
 
 }  // namespace
 
+bool is_driver_library(const std::string& prefix) {
+  for (const auto* list : {&kUtilityLibs, &kComputeLibs, &kVideoLibs, &kGraphicsLibs})
+    if (std::find(list->begin(), list->end(), prefix) != list->end()) return true;
+  return false;
+}
+
 std::string resolve_host_file(const HostRoot& root, const std::string& path) {
   std::string cur = normal(path);
   for (int hops = 0; hops < 40; ++hops) {

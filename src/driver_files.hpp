@@ -43,6 +43,9 @@ struct DriverFileSet {
 // real file is <name>.so.<version>; other versions beside it are ignored.
 DriverFileSet discover_driver_files(const HostRoot& root, const std::string& version, const DriverCapabilities& caps);
 
+// True for the name part ("libcuda") of any library the capabilities bind.
+bool is_driver_library(const std::string& prefix);
+
 // Follows symlinks of a host path below root (absolute targets re-rooted);
 // nullopt-like empty string when it does not resolve to a regular file.
 std::string resolve_host_file(const HostRoot& root, const std::string& path);

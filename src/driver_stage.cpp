@@ -175,6 +175,20 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
   auto found = container_userspace_versions(c);
   if (!found) return finish(DriverState::Failed, found.error().message(), true);
   d.container_version = join(*found);
+  if (d.strategy == "bind") {
+    // The mount hook bound the host's own files: nothing to install; the
+    // container must see them.
+    if (!found->count(d.host_version)) {
+      return finish(DriverState::Failed,
+                    "strategy bind: the host's " + d.host_version +
+                        " libraries are not visible in the container. Fix: see the mount hook's 'driver bind' lines in the log",
+                    true);
+    }
+    return finish(DriverState::Current,
+                  "host driver " + d.host_version + " bound from the host (strategy bind)" +
+                      (found->size() > 1 ? "; the container also holds " + d.container_version : ""),
+                  found->size() > 1);
+  }
   if (found->size() == 1 && found->count(d.host_version)) {
     return finish(DriverState::Current, "container userspace driver " + d.container_version + " matches the host", false);
   }

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bind_mount.hpp"
+#include "driver_bind.hpp"
 #include "host_discovery.hpp"
 #include "json_field.hpp"
 #include "logging.hpp"
@@ -114,6 +115,7 @@ int run_mount(const HookRuntime& rt) {
     report.mounted.push_back(node.container_path);
   }
   write_report(rt.state.dir() + "/mount.json", report);
+  run_driver_bind(rt.state, root, rootfs.get());
   spdlog::info("mounted {} of {} node(s){}", report.mounted.size(), pf->plan.nodes.size(),
                report.missing.empty() ? "" : "; " + std::to_string(report.missing.size()) + " missing");
   return 0;

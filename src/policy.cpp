@@ -46,10 +46,10 @@ ContainerPolicy parse_policy(const std::string& environment_items, const HostCon
         p.warnings.push_back(key + "='" + value + "' is not a duration in seconds; using the host default");
       }
     } else if (key == "PHOENIX_GPU_DRIVER_INSTALL") {
-      if (value == "runfile" || value == "command" || value == "none") {
+      if (value == "bind" || value == "runfile" || value == "command" || value == "none") {
         p.driver_install = value;
       } else {
-        p.warnings.push_back(key + "='" + value + "' is not runfile, command or none; using the host default");
+        p.warnings.push_back(key + "='" + value + "' is not bind, runfile, command or none; using the host default");
       }
     } else if (key == "PHOENIX_GPU_CREATE_NODES") {
       p.create_nodes = flag(key, value);

@@ -9,6 +9,7 @@
 
 #include "atomic_file.hpp"
 #include "clock.hpp"
+#include "driver_bind.hpp"
 #include "host_nodes.hpp"
 #include "logging.hpp"
 #include "lxc_container.hpp"
@@ -190,6 +191,8 @@ int run_pre_start(const HookRuntime& rt) {
     return fail("cannot write the plan: " + ok.error().message());
   }
   prepare_mount_report(rt.state, mapped_root_uid(*lxc).value_or(0));
+  prepare_driver_bind(rt.state, rt.root, policy.driver_install.value_or(rt.cfg.install_strategy),
+                      plan->driver_version, plan->capabilities);
   if (failed > 0 && policy.required) return fail(std::to_string(failed) + " host node(s) could not be created");
 
   std::string names;

@@ -159,7 +159,7 @@ TEST(Config, HugeDurationDoesNotWrap) {
 
 TEST(Config, UnknownStrategy) {
   expect_error("[driver_install]\nstrategy = \"magic\"\n",
-               "[driver_install] strategy: 'magic' is not one of command, none, runfile");
+               "[driver_install] strategy: 'magic' is not one of bind, command, none, runfile");
   expect_error("[log]\nlevel = \"loud\"\n", "[log] level: 'loud' is not one of");
 }
 

@@ -94,9 +94,15 @@ TEST(Policy, BadValuesAreWarnings) {
   // Keys come out in name order.
   EXPECT_THAT(p.warnings,
               ElementsAre(HasSubstr("PHOENIX_GPU_CREATE_NODES='2' is not 0 or 1"),
-                          HasSubstr("PHOENIX_GPU_DRIVER_INSTALL='apt' is not runfile, command or none"),
+                          HasSubstr("PHOENIX_GPU_DRIVER_INSTALL='apt' is not bind, runfile, command or none"),
                           HasSubstr("PHOENIX_GPU_REQUIRED='maybe' is not 0 or 1"),
                           HasSubstr("PHOENIX_GPU_VERIFY_TIMEOUT='soon' is not a duration")));
+}
+
+TEST(Policy, DriverInstallBind) {
+  ContainerPolicy p = parse_policy("PHOENIX_GPU_DRIVER_INSTALL=bind\n", HostConfig{});
+  EXPECT_EQ(p.driver_install, "bind");
+  EXPECT_TRUE(p.warnings.empty());
 }
 
 TEST(Policy, UnknownPhoenixKeyWarns) {

@@ -11,6 +11,7 @@
 #include "driver_bind.hpp"
 #include "host_discovery.hpp"
 #include "json_field.hpp"
+#include "nvidia_proc_view.hpp"
 #include "logging.hpp"
 #include "plan_file.hpp"
 #include "unique_fd.hpp"
@@ -116,6 +117,14 @@ int run_mount(const HookRuntime& rt) {
   }
   write_report(rt.state.dir() + "/mount.json", report);
   run_driver_bind(rt.state, root, rootfs.get());
+  std::vector<std::string> buses;
+  for (const auto& g : pf->plan.gpus) buses.push_back(g.bus_location);
+  const ProcViewReport view = mask_proc_view(rootfs.get(), proc_params_path(rt.state), buses);
+  for (const auto& p : view.problems) spdlog::warn("/proc/driver/nvidia in the container: {}", p);
+  if (view.params || !view.gpus.empty()) {
+    spdlog::info("/proc/driver/nvidia in the container: params{} replaced, gpus/ shows {} of the host's GPUs",
+                 view.params ? "" : " NOT", view.gpus.size());
+  }
   spdlog::info("mounted {} of {} node(s){}", report.mounted.size(), pf->plan.nodes.size(),
                report.missing.empty() ? "" : "; " + std::to_string(report.missing.size()) + " missing");
   return 0;

@@ -14,6 +14,7 @@
 #include "logging.hpp"
 #include "lxc_container.hpp"
 #include "modules.hpp"
+#include "nvidia_proc_view.hpp"
 #include "plan_file.hpp"
 #include "policy.hpp"
 #include "status_file.hpp"
@@ -27,6 +28,7 @@ void remove_state(const StateDir& sd) {
   ::unlink(sd.plan_path().c_str());
   ::unlink(sd.status_path().c_str());
   ::unlink((sd.dir() + "/mount.json").c_str());
+  ::unlink(proc_params_path(sd).c_str());
 }
 
 // The mount hook of an unprivileged container runs as the container's mapped
@@ -193,6 +195,7 @@ int run_pre_start(const HookRuntime& rt) {
   prepare_mount_report(rt.state, mapped_root_uid(*lxc).value_or(0));
   prepare_driver_bind(rt.state, rt.root, policy.driver_install.value_or(rt.cfg.install_strategy),
                       plan->driver_version, plan->capabilities);
+  prepare_proc_view(rt.state, rt.root);
   if (failed > 0 && policy.required) return fail(std::to_string(failed) + " host node(s) could not be created");
 
   std::string names;

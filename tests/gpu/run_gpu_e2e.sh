@@ -164,7 +164,7 @@ ensure_subids() {
 # --allow-all: no device rules at all (what Debian's userns.conf and Proxmox make of every
 # unprivileged container): every device allowed.
 create_ct() {
-    local name=$1 unpriv=0 snippet=1 allow_all=0 d src dst
+    local name=$1 unpriv=0 snippet=1 allow_all=0 own_glibc=0 d src dst
     local -a envs=()
     shift
     while (($#)); do
@@ -173,6 +173,7 @@ create_ct() {
         --no-snippet) snippet=0 ;;
         --allow-all) allow_all=1 ;;
         --env) envs+=("$2"); shift ;;
+        --own-glibc) own_glibc=1 ;;
         esac
         shift
     done
@@ -193,8 +194,9 @@ create_ct() {
         # which would need apparmor_parser; device access is the device cgroup's job.
         echo "lxc.apparmor.profile = unconfined"
         echo "lxc.mount.auto = proc:mixed sys:ro cgroup:mixed"
-        # glibc for the CUDA program, and the driver's libcuda
-        for src in /lib /lib64 /usr/lib /usr/local/nvidia; do
+        # glibc for the CUDA program, and the driver's libcuda (--own-glibc: a copy of
+        # glibc in the rootfs and no NVIDIA file at all)
+        ((own_glibc)) || for src in /lib /lib64 /usr/lib /usr/local/nvidia; do
             [[ -d $src ]] || continue
             dst=${src#/}
             echo "lxc.mount.entry = $src $dst none bind,ro,create=dir 0 0"
@@ -216,10 +218,48 @@ create_ct() {
             echo "lxc.environment = $src"
         done
     } >"$d/config"
+    ((own_glibc)) && copy_glibc "$d/rootfs"
     if ((unpriv)); then
         ensure_subids
         chown -R -h 100000:100000 "$d/rootfs"
     fi
+}
+
+# copy_glibc ROOTFS: the C library and loader that /cuda_check, nvidia-smi and the driver's
+# libraries need, into the Debian multiarch directory, without any NVIDIA or CUDA file.
+copy_glibc() {
+    local r=$1 f lib
+    local -a objs=("$CUDA_CHECK")
+    rmdir "$r/usr/local/nvidia"   # make_rootfs's mount point for the host's driver binds
+    mkdir -p "$r/usr/lib/x86_64-linux-gnu" "$r/lib64" "$r/usr/bin"
+    for f in "$(hp /usr/local/nvidia/bin/nvidia-smi)" "$(command -v nvidia-smi 2>/dev/null)"; do
+        [[ -n $f && -x $f ]] && objs+=("$f")
+    done
+    for lib in libcuda.so.1 libnvidia-ml.so.1 libnvidia-ptxjitcompiler.so.1; do
+        f=$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64/ {print $NF; exit}')
+        [[ -n $f ]] && objs+=("$f")
+    done
+    for f in $(ldd "${objs[@]}" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' | sort -u); do
+        [[ $f == *nvidia* || $f == *libcuda* ]] && continue
+        cp -L "$f" "$r/usr/lib/x86_64-linux-gnu/"
+    done
+    cp -L /lib64/ld-linux-x86-64.so.2 "$r/lib64/ld-linux-x86-64.so.2"
+}
+
+# sim_driver_files: on the simulated host, a driver userspace for DRIVER_VERSION the way the
+# GPU host keeps it (/usr/local/nvidia/lib64 in its ld.so.cache), with real sonames.
+sim_driver_files() {
+    local lib=$HR/usr/local/nvidia/lib64 so
+    [[ -e $HR/etc/ld.so.cache ]] && return 0
+    mkdir -p "$lib" "$HR/usr/local/nvidia/bin" "$HR/etc"
+    echo /usr/local/nvidia/lib64 >"$HR/etc/ld.so.conf"
+    for so in libcuda.so.1 libnvidia-ml.so.1 libnvidia-ptxjitcompiler.so.1; do
+        echo "int phx_sim;" | cc -shared -x c - -Wl,-soname,$so -o "$lib/${so%%.so*}.so.$DRIVER_VERSION"
+        ln -sfn "${so%%.so*}.so.$DRIVER_VERSION" "$lib/$so"
+    done
+    printf '#!/bin/sh\necho "GPU 0: simulated (nvidia-smi of %s)"\n' "$DRIVER_VERSION" >"$HR/usr/local/nvidia/bin/nvidia-smi"
+    chmod 0755 "$HR/usr/local/nvidia/bin/nvidia-smi"
+    ldconfig -r "$HR"
 }
 
 # proc_match first|any STRING: pids of live processes (not this shell) whose command line's
@@ -707,6 +747,72 @@ row_g() {
     else
         STAT=PASS DETAIL="exit 0; reports driver $DRIVER_VERSION and majors 195, nvidia-uvm $UVM_MAJOR"
     fi
+}
+
+# bind_row PRIV|UNPRIV: a rootfs with glibc and /cuda_check but no NVIDIA file; strategy bind
+# brings the host's driver in: CUDA and nvidia-smi work, the driver stage says current.
+bind_row() {
+    local name=$1 nv smi ver stage
+    shift
+    ((SIMULATE)) && sim_driver_files
+    create_ct "$name" --own-glibc --env NVIDIA_VISIBLE_DEVICES=all --env NVIDIA_DRIVER_CAPABILITIES=compute,utility \
+        --env PHOENIX_GPU_DRIVER_INSTALL=bind "$@"
+    nv=$(find "$LXCPATH/$name/rootfs" \( -iname '*nvidia*' -o -iname 'libcuda*' \) | head -n 3 | xargs)
+    [[ -z $nv ]] || { fail "the rootfs already holds NVIDIA files: $nv"; return; }
+    start_ct "$name" || { fail "lxc-start failed (see $name.lxc.log)"; return; }
+    final_and_delta "$name"
+    [[ $FINAL == verified ]] || { fail "status '$FINAL' (want verified); $(st "$name" message)"; return; }
+    ver=$(in_ct "$name" readlink /usr/lib/x86_64-linux-gnu/libcuda.so.1 2>&1)
+    [[ $ver == "libcuda.so.$DRIVER_VERSION" ]] || { fail "libcuda.so.1 -> '$ver' (want libcuda.so.$DRIVER_VERSION)"; return; }
+    smi=$(in_ct "$name" nvidia-smi -L 2>&1) || { fail "nvidia-smi -L failed: $(tail -n 2 <<<"$smi" | xargs)"; return; }
+    printf '%s\n' "$smi" | logblock "$name: nvidia-smi -L"
+    [[ $smi == *"GPU 0"* ]] || { fail "nvidia-smi -L lists no GPU: $smi"; return; }
+    wait_driver_stage "$name"
+    stage=$(awk '/"driver": \{/ {d = 1} d && /"state":/ {gsub(/[",]/, "", $2); print $2; exit}' "$(status_file "$name")")
+    [[ $stage == current ]] || { fail "driver stage is '$stage', not current: $(st "$name" message)"; return; }
+    run_cuda "$name"
+    if ((SIMULATE)); then
+        STAT=PASS DETAIL="libcuda.so.1 -> libcuda.so.$DRIVER_VERSION bound; nvidia-smi: $(head -n 1 <<<"$smi"); driver stage current (simulated: cuda_check starts: ${CUDA_LINE%%;*})"
+    elif [[ $CUDA_RC -eq 0 && $CUDA_OUT == *"RESULT OK"* ]]; then
+        STAT=PASS DETAIL="$CUDA_LINE; nvidia-smi: $(head -n 1 <<<"$smi"); driver stage current; no NVIDIA file in the rootfs"
+    else
+        fail "CUDA failed with the bound driver: $CUDA_LINE"
+    fi
+}
+# wait_driver_stage NAME: until status.json has a driver state other than pending (20 s)
+wait_driver_stage() {
+    local i f
+    for ((i = 0; i < 400; i++)); do
+        f=$(status_file "$1") && grep -q '"driver"' "$f" && ! grep -qE '"state": "(pending|installing)"' "$f" && return 0
+        sleep 0.05
+    done
+}
+row_l() { bind_row "$(ct l)"; }
+row_m() { bind_row "$(ct m)" --unpriv; }
+
+# row_n: /proc/driver/nvidia inside: params with ModifyDeviceFiles 0, and with two GPUs a
+# container given GPU 1 lists only GPU 1's bus under gpus/.
+row_n() {
+    local name want got params
+    if ((SIMULATE)); then
+        STAT=SKIP DETAIL="the container's procfs is this machine's, which has no /proc/driver/nvidia"
+        return
+    fi
+    name=$(ct n)
+    if ((GPU_COUNT >= 2)); then
+        create_ct "$name" --env NVIDIA_VISIBLE_DEVICES=1
+        want=$(gpu_field 1 1)
+    else
+        create_ct "$name" --env NVIDIA_VISIBLE_DEVICES=0
+        want=$(gpu_field 0 1)
+    fi
+    start_ct "$name" || { fail "lxc-start failed (see $name.lxc.log)"; return; }
+    params=$(in_ct "$name" cat /proc/driver/nvidia/params 2>&1)
+    got=$(in_ct "$name" ls /proc/driver/nvidia/gpus 2>&1 | xargs)
+    printf 'params:\n%s\ngpus: %s\n' "$params" "$got" | logblock "$name: /proc/driver/nvidia"
+    [[ $params == *"ModifyDeviceFiles: 0"* ]] || { fail "params inside: $(grep Modify <<<"$params")"; return; }
+    [[ ${got,,} == "${want,,}" ]] || { fail "gpus/ inside lists [$got], want only [$want]"; return; }
+    STAT=PASS DETAIL="ModifyDeviceFiles: 0 inside; gpus/ lists only $got of $GPU_COUNT GPU(s)"
 }
 
 row_h() {
@@ -1289,6 +1395,9 @@ run_row h "NVIDIA_VISIBLE_DEVICES=1 on a multi-GPU host: only GPU 1" row_h
 run_row i "privileged, no device rules (allow-all), snippet: /dev/null usable, CUDA" row_i
 run_row j "unprivileged, no device rules (Proxmox's default), snippet: /dev/null usable, CUDA" row_j
 run_row k "NVIDIA_VISIBLE_DEVICES naming no GPU: status no-plan, exit 1; status --all" row_k
+run_row l "bind, privileged: rootfs with glibc and no NVIDIA file: CUDA and nvidia-smi" row_l
+run_row m "bind, unprivileged: as l" row_m
+run_row n "/proc/driver/nvidia inside: ModifyDeviceFiles 0; gpus/ lists only the container's GPU" row_n
 run_timings
 write_results
 exit 0

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <utility>
 
+#include "lxc_config_reader.hpp"
 #include "text.hpp"
 
 namespace phx {
@@ -57,14 +58,9 @@ std::string lxc_default_path() {
 Result<unsigned> mapped_root_uid(const LxcContainer& c) {
   auto maps = c.config_item("lxc.idmap");
   if (!maps) return maps.error();
-  for (auto line : split_lines(*maps)) {
-    // "u 0 100000 65536"
-    auto f = split(trim(line), ' ');
-    if (f.size() == 4 && f[0] == "u" && f[1] == "0") {
-      if (auto host = parse_int(f[2]); host && *host >= 0 && *host < 0xffffffffLL) return static_cast<unsigned>(*host);
-    }
-  }
-  return 0u;
+  std::vector<std::string> items;
+  for (auto line : split_lines(*maps)) items.emplace_back(line);
+  return mapped_root_uid_of(items);
 }
 
 }  // namespace phx

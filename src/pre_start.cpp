@@ -12,7 +12,7 @@
 #include "driver_bind.hpp"
 #include "host_nodes.hpp"
 #include "logging.hpp"
-#include "lxc_container.hpp"
+#include "container_config.hpp"
 #include "modules.hpp"
 #include "nvidia_proc_view.hpp"
 #include "plan_file.hpp"
@@ -85,17 +85,14 @@ HostSnapshot wait_for_driver(const HostRoot& root, Millis wait, bool try_load) {
 int run_pre_start(const HookRuntime& rt) {
   const auto t0 = Clock::now();
   const auto& ctx = rt.ctx;
-  auto lxc = LxcContainer::load(ctx.name, ctx.lxcpath);
-  if (!lxc) {
-    spdlog::warn("cannot read the container's config ({}); it starts without GPUs", lxc.error().message());
+  auto items = read_container_config(ctx.name, ctx.lxcpath, ctx.config_file);
+  if (!items) {
+    spdlog::warn("cannot read the container's config ({}); it starts without GPUs", items.error().message());
     return 0;
   }
-  auto env = lxc->config_item("lxc.environment");
-  if (!env) {
-    spdlog::warn("cannot read lxc.environment ({}); the container starts without GPUs", env.error().message());
-    return 0;
-  }
-  const ContainerPolicy policy = parse_policy(*env, rt.cfg);
+  if (items->via_liblxc) spdlog::debug("config read through liblxc: {}", items->why_liblxc);
+  const std::string env = items->values.joined(ListKey::Environment);
+  const ContainerPolicy policy = parse_policy(env, rt.cfg);
   for (const auto& w : policy.warnings) spdlog::warn("{}", w);
 
   if (auto ok = make_dirs(rt.state.dir(), 0755); !ok) {
@@ -192,7 +189,7 @@ int run_pre_start(const HookRuntime& rt) {
   if (auto ok = write_plan(rt.state.plan_path(), pf); !ok) {
     return fail("cannot write the plan: " + ok.error().message());
   }
-  prepare_mount_report(rt.state, mapped_root_uid(*lxc).value_or(0));
+  prepare_mount_report(rt.state, mapped_root_uid_of(items->values.list(ListKey::Idmap)));
   prepare_driver_bind(rt.state, rt.root, policy.driver_install.value_or(rt.cfg.install_strategy),
                       plan->driver_version, plan->capabilities);
   prepare_proc_view(rt.state, rt.root);

@@ -1,0 +1,84 @@
+// Our LXC config reader against liblxc on the same file tree: shared by the
+// unit test, the fuzz target and the tool the integration harness runs on
+// every container config it writes.
+#pragma once
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "container_config.hpp"
+#include "lxc_config_reader.hpp"
+
+namespace phx::diff {
+
+struct Verdict {
+  bool agree = false;
+  LxcConfigRead::Outcome outcome = LxcConfigRead::Outcome::Read;
+  std::string detail;
+};
+
+inline std::string show(const LxcConfigValues& v) {
+  std::string out;
+  for (int k = 0; k < static_cast<int>(ListKey::Count); ++k) {
+    out += k == 0 ? "environment[" : "] idmap[";
+    for (const auto& item : v.lists[k]) out += "'" + item + "' ";
+  }
+  return out + "]";
+}
+
+// liblxc in a child: an include loop makes it recurse until it crashes. True
+// when liblxc refused the config (an error, a crash, or no answer in 5 s).
+inline bool liblxc_refuses_in_child(const std::string& lxcpath, const std::string& name) {
+  pid_t pid = ::fork();
+  if (pid < 0) return false;
+  if (pid == 0) {
+    ::alarm(5);
+    auto r = read_config_with_liblxc(name, lxcpath, lxcpath + "/" + name + "/config");
+    ::_exit(r ? 0 : 3);
+  }
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+// The config is <lxcpath>/<name>/config.
+inline Verdict compare(const std::string& lxcpath, const std::string& name) {
+  const std::string path = lxcpath + "/" + name + "/config";
+  Verdict v;
+  LxcConfigRead ours = read_lxc_config(path);
+  v.outcome = ours.outcome;
+  switch (ours.outcome) {
+    case LxcConfigRead::Outcome::Fallback:
+      // liblxc itself answers these: nothing to disagree on.
+      v.agree = true;
+      v.detail = "fallback: " + ours.reason;
+      return v;
+    case LxcConfigRead::Outcome::Invalid:
+      v.agree = liblxc_refuses_in_child(lxcpath, name);
+      v.detail = v.agree ? "invalid, liblxc refuses too: " + ours.reason
+                         : "reader says invalid (" + ours.reason + ") but liblxc loads it";
+      return v;
+    case LxcConfigRead::Outcome::Read: break;
+  }
+  auto theirs = read_config_with_liblxc(name, lxcpath, path);
+  if (!theirs) {
+    v.detail = "reader read " + show(ours.values) + " but liblxc refuses: " + theirs.error().message();
+    return v;
+  }
+  for (int k = 0; k < static_cast<int>(ListKey::Count); ++k) {
+    if (ours.values.lists[k] != theirs->lists[k]) {
+      v.detail = "reader " + show(ours.values) + " != liblxc " + show(*theirs);
+      return v;
+    }
+  }
+  v.agree = true;
+  v.detail = "read: " + show(ours.values);
+  return v;
+}
+
+}  // namespace phx::diff

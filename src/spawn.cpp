@@ -1,8 +1,13 @@
 #include "spawn.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/sched.h>
 #include <poll.h>
+#include <sched.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +18,7 @@
 #include <algorithm>
 
 #include "mountinfo.hpp"
+#include "priority.hpp"
 #include "text.hpp"
 #include "unique_fd.hpp"
 
@@ -63,6 +69,46 @@ pid_t parent_pid(pid_t pid) {
   return v ? static_cast<pid_t>(*v) : 0;
 }
 
+
+// The product's own cgroup where the host runs cgroup2 alone, opened for
+// clone3's CLONE_INTO_CGROUP: the worker is born there, and no process ever
+// migrates (a migration write-locks the kernel's threadgroup lock and waits
+// out an RCU grace period, which stalls the cgroup work of the start going
+// on beside it). Invalid where there are v1 hierarchies too.
+UniqueFd own_cgroup2_dir() {
+  constexpr const char* kRoot = "/sys/fs/cgroup";
+  struct statfs sfs {};
+  if (::statfs(kRoot, &sfs) != 0 || sfs.f_type != CGROUP2_SUPER_MAGIC) return {};
+  auto cg = read_small_file("/proc/self/cgroup", 65536);
+  if (!cg) return {};
+  for (auto line : split_lines(*cg)) {
+    if (!line.empty() && line.substr(0, 3) != "0::") return {};
+  }
+  const std::string dir = std::string(kRoot) + "/" + kOwnCgroup;
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return {};
+  return UniqueFd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+}
+
+// fork(), or clone3 into `cgroup_fd` when that is valid; -1 and errno when
+// neither worked. *into_cgroup says which happened.
+pid_t fork_maybe_into(const UniqueFd& cgroup_fd, bool* into_cgroup) {
+  *into_cgroup = false;
+  if (cgroup_fd) {
+    struct clone_args args {};
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<__u64>(cgroup_fd.get());
+    long pid = ::syscall(SYS_clone3, &args, sizeof(args));
+    if (pid >= 0) {
+      *into_cgroup = true;
+      return static_cast<pid_t>(pid);
+    }
+    // ENOSYS (before 5.7), EBUSY/EOPNOTSUPP (a threaded or populated-parent
+    // cgroup): fork, then migrate as on v1.
+  }
+  return ::fork();
+}
+
 }  // namespace
 
 ExecWait wait_exec_or_exit(pid_t pid, std::chrono::milliseconds limit) {
@@ -103,7 +149,7 @@ ExecWait wait_exec_or_exit(pid_t pid, std::chrono::milliseconds limit) {
     struct stat now {};
     if (::stat(exe.c_str(), &now) != 0) return ExecWait::Exit;
     if (now.st_dev != first.st_dev || now.st_ino != first.st_ino) return ExecWait::Exec;
-    step = std::min(step * 2, std::chrono::microseconds(10'000));
+    step = std::min(step * 2, std::chrono::microseconds(2'000));
   }
   return ExecWait::Timeout;
 }
@@ -173,7 +219,9 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
   // One fork: the hook exits at once, so the child is orphaned (and adopted
   // by init or a subreaper) right away, as a double fork would have it,
   // without the hook waiting for an intermediate process.
-  pid_t child = ::fork();
+  UniqueFd cgroup_fd = use_systemd ? UniqueFd() : own_cgroup2_dir();
+  bool into_cgroup = false;
+  pid_t child = fork_maybe_into(cgroup_fd, &into_cgroup);
   if (child < 0) return sys_error("fork", argv[0]);
   if (child == 0) {
     ::setsid();
@@ -184,20 +232,20 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
     // Nothing of the hook's (its output pipe above all) may stay open: LXC
     // reads the hook's output to EOF before it goes on with the start.
     ::close_range(3, ~0U, 0);
-    if (opts.defer_until_exec_of > 0 &&
-        wait_exec_or_exit(opts.defer_until_exec_of, opts.defer_limit) == ExecWait::Exec) {
-      // LXC reports RUNNING to lxc-start just after init's exec; give that a
-      // moment before the worker's loading takes a CPU. Not after an exit: a
-      // failed start's teardown must find the monitor cgroup empty soon.
-      struct timespec grace {
-        0, static_cast<long>(opts.defer_grace.count()) * 1'000'000
-      };
-      ::nanosleep(&grace, nullptr);
-    }
+    // Until the worker has seen the container RUNNING it takes only CPU and
+    // I/O time the start leaves idle (it leaves this priority then).
+    if (opts.idle_priority) (void)enter_idle_priority();
     std::string cgroup_note;
-    if (!use_systemd) {
-      auto moved = move_to_own_cgroup();
-      cgroup_note = moved ? *moved : "";
+    if (into_cgroup) {
+      cgroup_note = std::string("/sys/fs/cgroup/") + kOwnCgroup;
+    } else {
+      // Still in the monitor's cgroups: a migration now would compete with
+      // LXC's own cgroup work, so it waits until init has exec'd.
+      if (opts.defer_until_exec_of > 0) (void)wait_exec_or_exit(opts.defer_until_exec_of, opts.defer_limit);
+      if (!use_systemd) {
+        auto moved = move_to_own_cgroup();
+        cgroup_note = moved ? *moved : "";
+      }
     }
     if (!cgroup_note.empty()) ::setenv("PHOENIX_GPU_WORKER_CGROUP", cgroup_note.c_str(), 1);
     ::execv(cargv[0], cargv.data());
@@ -205,7 +253,7 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
   }
   if (!use_systemd) {
     result.pid = child;
-    result.how = "own cgroup " + std::string(kOwnCgroup);
+    result.how = std::string(into_cgroup ? "born in own cgroup " : "own cgroup ") + kOwnCgroup;
   }
   return result;
 }

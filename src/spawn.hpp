@@ -20,21 +20,23 @@ struct SpawnResult {
 };
 
 struct SpawnOptions {
-  // When > 0: the detached child first waits, asleep, until this process
-  // execs another program or exits (at most `defer_limit`), and only then
-  // leaves the cgroup, or asks systemd, and execs. The start-host hook passes
-  // the container's init: until it execs, LXC is still starting the
-  // container, and neither the worker's loading nor a cgroup migration
-  // (which holds the kernel's cgroup lock through an RCU grace period) then
-  // competes with that start.
+  // When > 0 and the child has to migrate out of the hook's cgroups (cgroup
+  // v1 or a hybrid host, or systemd-run): it first waits, asleep, until this
+  // process execs another program or exits (at most `defer_limit`). The
+  // start-host hook passes the container's init: until it execs, LXC is still
+  // setting up the container's cgroups, and a migration (which holds the
+  // kernel's cgroup locks through an RCU grace period) would stall that. On a
+  // cgroup2-only host the child is born in the product's cgroup (clone3
+  // CLONE_INTO_CGROUP) and execs at once.
   pid_t defer_until_exec_of = 0;
   std::chrono::milliseconds defer_limit{10'000};
-  std::chrono::milliseconds defer_grace{20};  // after the exec, before the launch (under 1 s)
+  // SCHED_IDLE and idle I/O class for the child and what it execs.
+  bool idle_priority = true;
 };
 
 // argv[0] must be absolute. Uses a transient systemd unit where systemd
-// runs, else a forked child, in its own session, that moves into the
-// product's own cgroup.
+// runs, else a child in its own session in the product's own cgroup (born
+// there on cgroup2, moved there elsewhere).
 Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const std::string& unit_name,
                                    const SpawnOptions& opts = {});
 
@@ -48,7 +50,7 @@ enum class ExecWait {
 // Returns once `pid` runs another program than now, has exited, or `limit`
 // has passed; at once when it already runs a program of its own (not its
 // parent's) or cannot be watched. Sleeps in between (pidfd, backing off from
-// half a millisecond to 10 ms).
+// half a millisecond to 2 ms).
 ExecWait wait_exec_or_exit(pid_t pid, std::chrono::milliseconds limit);
 
 // Moves the calling process into <mount>/phoenix-gpu-hooks in every cgroup

@@ -15,6 +15,7 @@
 #include <set>
 
 #include "capabilities.hpp"
+#include "priority.hpp"
 #include "clock.hpp"
 #include "config.hpp"
 #include "device_cgroup.hpp"
@@ -269,6 +270,8 @@ int Worker::run() {
     return 0;
   }
   status_.running_unix_ms = unix_ms();
+  // The start is over: verification now runs at normal priority.
+  if (auto ok = leave_idle_priority(); !ok) spdlog::debug("{}", ok.error().message());
   const auto running_at = Clock::now();
   const pid_t init_pid = c->raw()->init_pid(c->raw());
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, init_pid, 0)));
@@ -394,10 +397,12 @@ int run_worker(const std::string& name, const std::string& lxcpath) {
   // What the worker needs: namespaces and mounts (SYS_ADMIN), other users'
   // /proc/<pid>/ns (SYS_PTRACE), the state files, and what liblxc attach and
   // the driver installer use (attaching to an id-mapped container fails with
-  // EPERM without SETFCAP). Module loading, raw I/O, the network: dropped.
+  // EPERM without SETFCAP), and leaving the idle priority it was started at
+  // (SYS_NICE). Module loading, raw I/O, the network: dropped.
   if (auto ok = keep_only_capabilities({CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
                                         CAP_FOWNER, CAP_CHOWN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_SYS_CHROOT,
-                                        CAP_KILL, CAP_SYS_RESOURCE, CAP_MKNOD, CAP_AUDIT_WRITE, CAP_SETFCAP});
+                                        CAP_KILL, CAP_SYS_RESOURCE, CAP_MKNOD, CAP_AUDIT_WRITE, CAP_SETFCAP,
+                                        CAP_SYS_NICE});
       !ok) {
     spdlog::warn("capability drop failed, the worker keeps its capabilities: {}", ok.error().message());
   }

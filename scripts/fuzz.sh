@@ -8,8 +8,8 @@ secs=${1:-20}
 build=${PHX_FUZZ_BUILD_DIR:-build-fuzz}
 scripts/deps.sh
 CC=clang CXX=clang++ cmake -S . -B "$build" -DPHX_FUZZ=ON -DBUILD_TESTING=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" -j"$(nproc)" --target fuzz_proc fuzz_selection fuzz_files fuzz_ldcache
-for t in proc selection files ldcache; do
+cmake --build "$build" -j"$(nproc)" --target fuzz_proc fuzz_selection fuzz_files fuzz_ldcache fuzz_lxc_config
+for t in proc selection files ldcache lxc_config; do
   work=$(mktemp -d)
   cp -r tests/fuzz/corpus/$t/. "$work/"
   echo "== fuzz_$t: ${secs}s"

@@ -40,6 +40,8 @@ for layout in v1 cgroup2; do
         ((n > 0)) || phx_fail "$ct: no lxc.monitor cgroup found for monitor $mon"
         phx_assert_not_contains "$(cat "/proc/$wpid/cgroup")" "lxc.monitor." "$ct: worker's own cgroups"
         phx_assert_not_contains "$(cat "/proc/$wpid/cgroup")" "lxc.payload." "$ct: worker not in the payload cgroup"
+        # Launched at SCHED_IDLE (5), back to SCHED_OTHER (0) once the container is RUNNING.
+        phx_assert_eq 0 "$(sed 's/.*) //' "/proc/$wpid/stat" | awk '{print $39}')" "$ct: worker's scheduling policy"
         phx_stop "$ct"
         phx_wait_until 5 eval '! phx__alive '"$wpid" || phx_fail "$ct: worker outlived the container"
         phx_assert_eq "" "$(phx_leftover_cgroups "$ct")" "$ct: no cgroup left after the stop"

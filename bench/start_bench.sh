@@ -1,10 +1,22 @@
 #!/bin/bash
 # lxc-start wall time with our hooks vs three no-op hooks vs no hooks, and each hook's own
 # wall time run standalone as LXC runs it. Simulated NVIDIA host (driver ready, all nodes).
+# Also, from the same starts, lxc-start returning -> the worker's "verified".
 # Run as root from anywhere: bench/start_bench.sh [ITERATIONS] (default 21).
+# PHX_BENCH_BASE_HOOKS=DIR: a fourth variant, "base", with the hooks of another build in DIR
+# (pre-start, mount, post-start, worker), interleaved with the others: old and new code
+# compared in one run.
+# PHX_BENCH_CGROUP2=1: the whole run on pure cgroup2 (phx_cgroup2_run), as on a cgroup2-only
+# host (Proxmox VE 7 and later); otherwise the machine's own layout.
 # Uses tests/integration/lib.sh (PHX_HOOK_DIR, PHX_CLI, PHX_SNIPPET or PHX_BUILD_DIR as there).
 set -euo pipefail
 source "$(dirname "$0")/../tests/integration/lib.sh"
+if [[ ${PHX_BENCH_CGROUP2:-0} == 1 && -z ${PHX_BENCH_IN_CGROUP2:-} ]]; then
+    export PHX_BENCH_IN_CGROUP2=1
+    phx_cgroup2_run bash "$(realpath "$0")" "$@"
+    exit
+fi
+echo "cgroup layout: $(phx_cgroup_layout)"
 
 N=${1:-21}
 ((N >= 20)) || { echo "need at least 20 iterations" >&2; exit 2; }
@@ -34,6 +46,12 @@ grep -v '^lxc.include' "$d/config.ours" >"$d/config.none"
     echo "lxc.hook.mount = /bin/true"
     echo "lxc.hook.start-host = /bin/true"
 } >"$d/config.noop"
+variants=(ours noop none)
+if [[ -n ${PHX_BENCH_BASE_HOOKS:-} ]]; then
+    sed "s#$PHX_HOOK_DIR/#$PHX_BENCH_BASE_HOOKS/#g" "$d/nvidia.conf" >"$d/nvidia-base.conf"
+    sed "s#^lxc.include = .*#lxc.include = $d/nvidia-base.conf#" "$d/config.ours" >"$d/config.base"
+    variants+=(base)
+fi
 
 start_once() {   # VARIANT : prints the lxc-start wall time in µs
     local v=$1 t0 t1 mon
@@ -42,8 +60,9 @@ start_once() {   # VARIANT : prints the lxc-start wall time in µs
     lxc-start -d -n b -P "$PHX_LXCPATH"
     t1=${EPOCHREALTIME/./}
     echo $((t1 - t0)) >>"$PHX_T/start.$v"
-    if [[ $v == ours ]]; then
+    if [[ $v == ours || $v == base ]]; then
         phx_wait_gpu_status b verified 10 || { echo "not verified" >&2; exit 1; }
+        echo $(($(phx_gpu_status b finished_unix_ms) - t1 / 1000)) >>"$PHX_T/verify.$v"
         phx_wait_until 10 bash -c "! grep -qa worker /proc/$(phx_gpu_status b worker_pid)/cmdline"
     fi
     # Every variant runs the same time from start to stop, whatever it waits for: how long
@@ -56,20 +75,28 @@ start_once() {   # VARIANT : prints the lxc-start wall time in µs
 }
 
 echo "warm-up"
-for v in ours noop none; do start_once "$v"; done
-rm -f "$PHX_T"/start.*
+for v in "${variants[@]}"; do start_once "$v"; done
+rm -f "$PHX_T"/start.* "$PHX_T"/verify.*
+nv=${#variants[@]}
 echo "lxc-start -d, $N starts each, interleaved (order rotates every round)"
-variants=(ours noop none)
 for ((i = 0; i < N; i++)); do
-    for ((j = 0; j < 3; j++)); do
-        start_once "${variants[(i + j) % 3]}"
+    for ((j = 0; j < nv; j++)); do
+        start_once "${variants[(i + j) % nv]}"
     done
 done
-for v in ours noop none; do stats "lxc-start ($v)" <"$PHX_T/start.$v"; done
+for v in "${variants[@]}"; do stats "lxc-start ($v)" <"$PHX_T/start.$v"; done
+for v in ours base; do
+    [[ -f $PHX_T/verify.$v ]] && sed 's/$/000/' "$PHX_T/verify.$v" | stats "lxc-start returned -> verified ($v)"
+done
 mo=$(median "$PHX_T/start.ours") mn=$(median "$PHX_T/start.noop") m0=$(median "$PHX_T/start.none")
 awk -v o="$mo" -v n="$mn" -v z="$m0" 'BEGIN {
     printf "ratio ours/no-op  %.3f  (target <= 1.10: %s)\n", o / n, (o / n <= 1.10) ? "met" : "NOT met"
     printf "ratio no-op/none  %.3f\n", n / z }'
+if [[ -f $PHX_T/start.base ]]; then
+    awk -v b="$(median "$PHX_T/start.base")" -v n="$(median "$PHX_T/start.noop")" -v o="$(median "$PHX_T/start.ours")" \
+        'BEGIN { printf "ratio base/no-op  %.3f  (ours/base %.3f)\n", b / n, o / b }'
+fi
+awk -v v="$(median "$PHX_T/verify.ours")" 'BEGIN { printf "lxc-start returned -> verified, median %d ms (target <= 10 ms: %s)\n", v, (v <= 10) ? "met" : "NOT met" }'
 
 # --- each hook standalone -------------------------------------------------------------------
 cp "$d/config.ours" "$d/config"

@@ -719,6 +719,16 @@ phx_create_ct() {
     fi
 }
 
+# Pre-start's config reader must read every config a test starts exactly as liblxc does
+# (tests/diff): a disagreement fails the test. Skipped where the tool is not built.
+PHX_CONFIG_DIFF=${PHX_CONFIG_DIFF:-$PHX_BUILD_DIR/tests/lxc_config_diff}
+phx__config_diff() {
+    [[ -x $PHX_CONFIG_DIFF ]] || return 0
+    local out
+    out=$("$PHX_CONFIG_DIFF" "$PHX_LXCPATH/$1/config" 2>&1) ||
+        phx_fail "$1: pre-start's config reader and liblxc disagree: $out"
+}
+
 # phx_start NAME [--quiet] : start daemonized with the caller's environment; on failure
 # show the LXC log tail (unless --quiet, for tests that expect the start to fail) and make
 # sure nothing of the failed start keeps running.
@@ -726,6 +736,7 @@ phx_start() {
     local name=$1 quiet=0 out rc=0 mon
     [[ ${2:-} == --quiet ]] && quiet=1
     PHX_LAST_CT=$name
+    phx__config_diff "$name"
     # lxc-start -d returns once the container is RUNNING or the start failed; LXC itself has
     # no timeout (a hung hook hangs it), hence ours. The monitor it leaves behind is in its
     # own session, so timeout does not kill it: phx__force_stop does.

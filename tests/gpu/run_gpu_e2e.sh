@@ -873,6 +873,52 @@ median() {
         v = sprintf("%.3f", m); sub(/\.?0+$/, "", v); print v }'
 }
 
+# hook_breakdown NAME: each hook's own wall time, run as LXC runs it, TIMING_RUNS times: pre-start,
+# mount (in unshare -m, on a scratch tmpfs dev/), post-start against the running container (it
+# spawns a worker; each is waited for), and /bin/true as the exec floor. Sets T_HOOK_* (medians)
+# and T_HOOK_SAMPLES_*.
+hook_breakdown() {
+    local name=$1 i t0 t1 scratch=$T/scratch-$1
+    local -a pre=() mnt=() post=() tru=()
+    mkdir -p "$scratch/dev"
+    for ((i = 0; i < TIMING_RUNS; i++)); do
+        t0=${EPOCHREALTIME/./}
+        LXC_NAME=$name LXC_CONFIG_FILE=$LXCPATH/$name/config LXC_HOOK_VERSION=0 \
+            "$HOOK_DIR/pre-start" "$name" lxc pre-start 2>/dev/null
+        t1=${EPOCHREALTIME/./}
+        pre+=("$(awk -v d=$((t1 - t0)) 'BEGIN {printf "%.3f", d / 1000}')")
+        mnt+=("$(LXC_NAME=$name LXC_CONFIG_FILE=$LXCPATH/$name/config LXC_HOOK_VERSION=0 LXC_ROOTFS_MOUNT=$scratch \
+            unshare -m --propagation private bash -c '
+            mount -t tmpfs phx-scratch "$LXC_ROOTFS_MOUNT/dev"
+            t0=${EPOCHREALTIME/./}
+            "$1" "$LXC_NAME" lxc mount 2>/dev/null
+            t1=${EPOCHREALTIME/./}
+            awk -v d=$((t1 - t0)) "BEGIN {printf \"%.3f\", d / 1000}"' sh "$HOOK_DIR/mount")")
+        t0=${EPOCHREALTIME/./}
+        /bin/true
+        t1=${EPOCHREALTIME/./}
+        tru+=("$(awk -v d=$((t1 - t0)) 'BEGIN {printf "%.3f", d / 1000}')")
+    done
+    if start_ct "$name" INFO; then
+        wait_final "$name" 30
+        local pid
+        pid=$(lxc-info -n "$name" -P "$LXCPATH" -p -H 2>/dev/null)
+        for ((i = 0; i < TIMING_RUNS && ${#pid} > 0; i++)); do
+            t0=${EPOCHREALTIME/./}
+            LXC_NAME=$name LXC_CONFIG_FILE=$LXCPATH/$name/config LXC_HOOK_VERSION=0 LXC_PID=$pid \
+                "$HOOK_DIR/post-start" "$name" lxc start-host 2>/dev/null
+            t1=${EPOCHREALTIME/./}
+            post+=("$(awk -v d=$((t1 - t0)) 'BEGIN {printf "%.3f", d / 1000}')")
+            wait_final "$name" 10
+        done
+        stop_ct "$name"
+    fi
+    T_HOOK_PRE=$(printf '%s\n' "${pre[@]}" | median) T_HOOK_SAMPLES_PRE="${pre[*]}"
+    T_HOOK_MOUNT=$(printf '%s\n' "${mnt[@]}" | median) T_HOOK_SAMPLES_MOUNT="${mnt[*]}"
+    T_HOOK_POST=$(printf '%s\n' "${post[@]}" | median) T_HOOK_SAMPLES_POST="${post[*]}"
+    T_HOOK_TRUE=$(printf '%s\n' "${tru[@]}" | median) T_HOOK_SAMPLES_TRUE="${tru[*]}"
+}
+
 run_timings() {
     local hooked noop plain i j v s fin wp
     local -a th=() tn=() tp=() tv=()
@@ -933,6 +979,7 @@ run_timings() {
             esac
         done
     done
+    hook_breakdown "$hooked"
     printf '[log]\nlevel = "debug"\n' >"$PHOENIX_GPU_CONFIG"
     T_HOOKED=$(printf '%s\n' "${th[@]}" | median)
     T_NOOP=$(printf '%s\n' "${tn[@]}" | median)
@@ -987,6 +1034,10 @@ write_results() {
                 printf '%-52s %10s\n' "ratio no-op hooks / none" "$T_RATIO_NOOP"
                 printf '%-52s %10s\n' "ratio hooks / no-op hooks, of the minima" "$T_RATIO_MIN"
                 printf '%-52s %10s   %s\n' "lxc-start returned -> verified (timing starts)" "$T_VERIFY" "$T_SAMPLES_V"
+                printf '%-52s %10s   %s\n' "hook alone: pre-start" "${T_HOOK_PRE:--}" "${T_HOOK_SAMPLES_PRE:-}"
+                printf '%-52s %10s   %s\n' "hook alone: mount (unshare -m, scratch dev/)" "${T_HOOK_MOUNT:--}" "${T_HOOK_SAMPLES_MOUNT:-}"
+                printf '%-52s %10s   %s\n' "hook alone: post-start (spawns the worker)" "${T_HOOK_POST:--}" "${T_HOOK_SAMPLES_POST:-}"
+                printf '%-52s %10s   %s\n' "/bin/true alone (the exec floor)" "${T_HOOK_TRUE:--}" "${T_HOOK_SAMPLES_TRUE:-}"
             fi
             printf '%-52s %10s   %s\n' "lxc-start returned -> verified (rows a b c f h)" \
                 "$(printf '%s\n' "${VERIFY_MS[@]}" | median)" "${VERIFY_MS[*]}"

@@ -48,7 +48,7 @@ grep -v '^lxc.include' "$d/config.ours" >"$d/config.none"
 } >"$d/config.noop"
 variants=(ours noop none)
 if [[ -n ${PHX_BENCH_BASE_HOOKS:-} ]]; then
-    sed "s#$PHX_HOOK_DIR/#$PHX_BENCH_BASE_HOOKS/#g" "$d/nvidia.conf" >"$d/nvidia-base.conf"
+    sed -E "s#^(lxc\.hook\.[a-z-]+ = ).*/([a-z-]+)\$#\1$PHX_BENCH_BASE_HOOKS/\2#" "$d/nvidia.conf" >"$d/nvidia-base.conf"
     sed "s#^lxc.include = .*#lxc.include = $d/nvidia-base.conf#" "$d/config.ours" >"$d/config.base"
     variants+=(base)
 fi
@@ -57,7 +57,7 @@ start_once() {   # VARIANT : prints the lxc-start wall time in µs
     local v=$1 t0 t1 mon
     cp "$d/config.$v" "$d/config"
     t0=${EPOCHREALTIME/./}
-    lxc-start -d -n b -P "$PHX_LXCPATH"
+    lxc-start -d -n b -P "$PHX_LXCPATH" || { echo "start ($v) failed" >&2; exit 1; }
     t1=${EPOCHREALTIME/./}
     echo $((t1 - t0)) >>"$PHX_T/start.$v"
     if [[ $v == ours || $v == base ]]; then

@@ -212,7 +212,12 @@ class Reader {
       return stop(Outcome::Fallback, from + ": relative include " + target.substr(0, 200));
     }
     struct stat st {};
-    if (::stat(target.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return include_dir(target, depth);
+    const bool found = ::stat(target.c_str(), &st) == 0;
+    // liblxc 5.0 skips a missing include named with a trailing '/' (a
+    // directory, e.g. userns.conf's userns.conf.d/ where lxcfs put nothing);
+    // a missing file fails the config.
+    if (!found && errno == ENOENT && target.back() == '/') return;
+    if (found && S_ISDIR(st.st_mode)) return include_dir(target, depth);
     read_file(target, depth + 1);
   }
 

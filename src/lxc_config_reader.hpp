@@ -8,7 +8,7 @@
 // '#' comments and lines not starting with "lxc." ignored, an empty value
 // clears a list key, `lxc.include` of a file or of a directory (its entries
 // named *.conf, at least one character before the suffix, in readdir order,
-// not sorted). Where it cannot be sure of liblxc's answer it says so
+// not sorted; a missing path ending in '/' is skipped). Where it cannot be sure of liblxc's answer it says so
 // (Outcome::Fallback) and the caller asks liblxc: a missing or unreadable
 // file, a relative include, a non-regular file, an environment item without
 // '=' (liblxc takes its value from the reading process's environment), an

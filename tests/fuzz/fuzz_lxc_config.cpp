@@ -70,7 +70,7 @@ std::string include_target(Input& in, int file_index, bool loops) {
     case 0: return r + "/d";
     case 1: return r + "/d/";
     case 2: return r + "/missing.conf";
-    case 3: return "i1.conf";  // relative
+    case 3: return (in.byte() % 2) ? "i1.conf" : r + "/missing-dir/";  // relative; a missing directory
     default: {
       // Without loops only "later" files: i<k> includes i<m> with m > k.
       int target = in.byte() % 4;

@@ -227,7 +227,7 @@ TEST(LxcConfigReader, HandsOverWhatItCannotBeSureOf) {
       "lxc.environment\f= A=1\n",
       "lxc.include = relative.conf\n",
       "lxc.include = ${R}/missing.conf\n",
-      "lxc.include = ${R}/missing-dir/\n",
+      "lxc.include = ${R}/lxc/ct/config/\n",          // a file named as a directory
       "lxc.idmap = u 0 -1 65536\n",
       "lxc.idmap = u 0 0x10 65536\n",
       "lxc.idmap = u 00 100000 65536\n",
@@ -265,6 +265,18 @@ TEST(LxcConfigReader, IncludesFilesAndDirectoriesInLiblxcsOrder) {
   EXPECT_EQ(std::count(env.begin(), env.end(), "DOTCONF=1"), 0);
   EXPECT_EQ(std::count(env.begin(), env.end(), "NOCONF=1"), 0);
   EXPECT_EQ(std::count(env.begin(), env.end(), "D_.conf=1"), 3);  // "..conf" counts
+}
+
+TEST(LxcConfigReader, MissingDirectoryIncludeIsSkipped) {
+  // As LXC's own userns.conf includes userns.conf.d/, which may not exist.
+  Tree t;
+  t.config("lxc.environment = A=1\nlxc.include = ${R}/missing-dir/\nlxc.include = /nonexistent-phx/\nlxc.environment = B=2\n");
+  expect(t, Outcome::Read);
+  EXPECT_THAT(env_of(t), ElementsAre("A=1", "B=2"));
+  Tree u;  // without the '/', a missing include fails the config in liblxc
+  u.config("lxc.include = ${R}/missing-dir\n");
+  expect(u, Outcome::Fallback);
+  EXPECT_TRUE(diff::liblxc_refuses_in_child(u.lxcpath(), "ct"));
 }
 
 TEST(LxcConfigReader, ClearingInsideAnInclude) {

@@ -69,19 +69,32 @@ h=$PHOENIX_GPU_HOST_ROOT
 phx_sim_host "$h" --uvm-not-loaded
 PHOENIX_GPU_MODPROBE=$(phx_sim_modprobe "$h")
 export PHOENIX_GPU_MODPROBE
-phx_create_ct c3 --env NVIDIA_VISIBLE_DEVICES=all --env PHOENIX_GPU_VERIFY_TIMEOUT=20
-PHX_SIM_MODPROBE_FAIL=1 phx_start c3
-phx_wait_gpu_status c3 verifying 10 || phx_fail "c3: worker not verifying (state: $(phx_gpu_status c3))"
+# On cgroup v1 and pure cgroup2 (where the rule goes in through liblxc only once the node is
+# found denied).
+for ct in c3 c3v2; do
+    phx_create_ct "$ct" --env NVIDIA_VISIBLE_DEVICES=all --env PHOENIX_GPU_VERIFY_TIMEOUT=20
+done
+export PHX_SIM_MODPROBE_FAIL=1
+phx_start c3
+phx_cgroup2_run phx_start c3v2
+unset PHX_SIM_MODPROBE_FAIL
+for ct in c3 c3v2; do
+    phx_wait_gpu_status "$ct" verifying 10 || phx_fail "$ct: worker not verifying (state: $(phx_gpu_status "$ct"))"
+done
 sleep 0.3
-phx_assert_eq verifying "$(phx_gpu_status c3)" "c3: not verified while nvidia-uvm is pending"
+for ct in c3 c3v2; do
+    phx_assert_eq verifying "$(phx_gpu_status "$ct")" "$ct: not verified while nvidia-uvm is pending"
+done
 "$PHOENIX_GPU_MODPROBE" nvidia_uvm   # modprobe nvidia_uvm on the host: registers major 238, makes no node
-phx_wait_gpu_status c3 verified 10 || phx_fail "c3: not verified after modprobe (state: $(phx_gpu_status c3))"
-echo "ok: c3: verified after modprobe nvidia_uvm, without a restart"
-phx_assert_eq "character special file 238:0 666" "$(stat -c '%F %Hr:%Lr %a' "$h/dev/nvidia-uvm")" "c3: host node made"
-phx_assert_eq "c 238:0" "$(phx_rdev c3 /dev/nvidia-uvm)" "c3: nvidia-uvm hot-plugged"
-phx_assert_eq "c 238:1" "$(phx_rdev c3 /dev/nvidia-uvm-tools)" "c3: nvidia-uvm-tools hot-plugged"
-phx_assert_eq ENXIO "$(phx_open_result c3 /dev/nvidia-uvm rw)" "c3: nvidia-uvm allowed and opens"
-phx_assert_contains "$(cat "$(phx_gpu_state_dir c3)/plan.json")" '"c 238:0 rw"' "c3: the plan on disk has the rule now"
-"$PHX_CLI" status c3 -P "$PHX_LXCPATH" >/dev/null || phx_fail "c3: phoenix-gpu status does not exit 0"
-phx_stop c3
+for ct in c3 c3v2; do
+    phx_wait_gpu_status "$ct" verified 10 || phx_fail "$ct: not verified after modprobe (state: $(phx_gpu_status "$ct"))"
+    echo "ok: $ct: verified after modprobe nvidia_uvm, without a restart"
+    phx_assert_eq "c 238:0" "$(phx_rdev "$ct" /dev/nvidia-uvm)" "$ct: nvidia-uvm hot-plugged"
+    phx_assert_eq "c 238:1" "$(phx_rdev "$ct" /dev/nvidia-uvm-tools)" "$ct: nvidia-uvm-tools hot-plugged"
+    phx_assert_eq ENXIO "$(phx_open_result "$ct" /dev/nvidia-uvm rw)" "$ct: nvidia-uvm allowed and opens"
+    phx_assert_contains "$(cat "$(phx_gpu_state_dir "$ct")/plan.json")" '"c 238:0 rw"' "$ct: the plan on disk has the rule now"
+    "$PHX_CLI" status "$ct" -P "$PHX_LXCPATH" >/dev/null || phx_fail "$ct: phoenix-gpu status does not exit 0"
+    phx_stop "$ct"
+done
+phx_assert_eq "character special file 238:0 666" "$(stat -c '%F %Hr:%Lr %a' "$h/dev/nvidia-uvm")" "the worker made the host node"
 echo PASS

@@ -3,21 +3,79 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <lxc/lxccontainer.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 
 #include "lxc_container.hpp"
 #include "unique_fd.hpp"
 
 namespace phx {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Reads per pass of the loop, so that writers that keep the pipe full never
+// keep it from looking at the deadline and the child.
+constexpr std::size_t kReadPerPass = 256 * 1024;
+// After the child is gone: what is still in the pipe, at most this much and
+// this long (writers that left its process group may keep writing).
+constexpr std::size_t kFinalDrain = 64 * 1024;
+constexpr Millis kFinalDrainTime{200};
+// A SIGKILLed child that does not die (stuck in the kernel, e.g. on a FUSE
+// request its server has taken) is left behind after this.
+constexpr Millis kKillGrace{5'000};
+
+struct Trampoline {
+  lxc_attach_exec_t fn;
+  void* payload;
+  int keep_fd;
+};
+
+void close_from(unsigned first) {
+  if (::close_range(first, ~0U, 0) == 0) return;
+  struct rlimit rl {};
+  const rlim_t last = ::getrlimit(RLIMIT_NOFILE, &rl) == 0 ? std::min<rlim_t>(rl.rlim_cur, 1 << 20) : 1024;
+  for (rlim_t fd = first; fd < last; ++fd) ::close(static_cast<int>(fd));
+}
+
+// First thing in the attached child, before any of our code or the
+// container's runs there:
+// - a new session: no controlling terminal, whatever the caller had
+//   (liblxc starts one only when stdin is a tty), and its own process group,
+//   which a timeout kills as a whole;
+// - no descriptor of ours but stdin/stdout/stderr (and keep_fd, moved to 3):
+//   the child was forked, not exec'd, so close-on-exec does not help here;
+// - not dumpable (inherited from the parent, set again): container root must
+//   not ptrace it.
+int trampoline_fn(void* arg) {
+  const auto* t = static_cast<const Trampoline*>(arg);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (::setsid() < 0 && ::getsid(0) != ::getpid()) {
+    std::fprintf(stderr, "setsid: %s\n", std::strerror(errno));
+    return 126;
+  }
+  if (t->keep_fd >= 0) {
+    if (t->keep_fd != 3 && ::dup2(t->keep_fd, 3) < 0) return 126;
+    close_from(4);
+  } else {
+    close_from(3);
+  }
+  return t->fn(t->payload);
+}
+
+}  // namespace
 
 Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payload, Millis timeout,
-                             bool capture_stderr, std::size_t keep) {
-  using Clock = std::chrono::steady_clock;
+                             bool capture_stderr, std::size_t keep, int keep_fd) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", c.name());
   UniqueFd rd(p[0]), wr(p[1]);
@@ -31,47 +89,76 @@ Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payloa
   char path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   char* extra_env[] = {path_env, nullptr};
   opts.extra_env_vars = extra_env;
+  Trampoline tramp{fn, payload, keep_fd};
   pid_t pid = -1;
   const auto start = Clock::now();
-  if (c.raw()->attach(c.raw(), fn, payload, &opts, &pid) < 0 || pid <= 0) {
-    return Error{"attach", c.name(), errno, "liblxc could not attach to the container"};
-  }
+  // liblxc forks the attached child from this process: it is non-dumpable
+  // from its first instruction, while it still holds our descriptors and
+  // host credentials, only if we are.
+  const int was_dumpable = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  const int rc = c.raw()->attach(c.raw(), trampoline_fn, &tramp, &opts, &pid);
+  const int attach_errno = errno;
+  if (was_dumpable > 0) ::prctl(PR_SET_DUMPABLE, was_dumpable, 0, 0, 0);
+  if (rc < 0 || pid <= 0) return Error{"attach", c.name(), attach_errno, "liblxc could not attach to the container"};
   wr.reset();
   ::fcntl(rd.get(), F_SETFL, O_NONBLOCK);
   AttachRun run;
+  auto append = [&](const char* data, std::size_t n) {
+    run.output.append(data, n);
+    if (run.output.size() > 2 * keep) run.output.erase(0, run.output.size() - keep);
+  };
   const auto deadline = start + timeout;
-  bool eof = false;
+  Clock::time_point killed_at{};
+  bool eof = false, reaped = false;
   int status = 0;
+  char buf[16384];
   for (;;) {
-    if (::waitpid(pid, &status, WNOHANG) == pid) break;
-    if (Clock::now() >= deadline && !run.timed_out) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      reaped = true;
+      break;
+    }
+    const auto now = Clock::now();
+    if (now >= deadline && !run.timed_out) {
       run.timed_out = true;
+      killed_at = now;
       ::kill(-pid, SIGKILL);
       ::kill(pid, SIGKILL);
     }
+    if (run.timed_out && now - killed_at >= kKillGrace) break;
     if (eof) {
       ::usleep(10'000);
       continue;
     }
     struct pollfd pfd {rd.get(), POLLIN, 0};
     ::poll(&pfd, 1, 50);
-    char buf[4096];
-    for (;;) {
+    for (std::size_t got = 0; got < kReadPerPass;) {
       ssize_t n = ::read(rd.get(), buf, sizeof buf);
       if (n > 0) {
-        run.output.append(buf, static_cast<std::size_t>(n));
-        if (run.output.size() > 2 * keep) run.output.erase(0, run.output.size() - keep);
+        append(buf, static_cast<std::size_t>(n));
+        got += static_cast<std::size_t>(n);
         continue;
       }
       if (n == 0) eof = true;
       break;
     }
   }
-  // What the child wrote just before it exited.
-  char buf[4096];
-  for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) run.output.append(buf, static_cast<std::size_t>(n));
+  // What the child wrote just before it exited; bounded, then the pipe is
+  // closed (on return) so that anyone still writing gets EPIPE.
+  const auto drain_until = Clock::now() + kFinalDrainTime;
+  for (std::size_t got = 0; !eof && got < kFinalDrain && Clock::now() < drain_until;) {
+    ssize_t n = ::read(rd.get(), buf, std::min(sizeof buf, kFinalDrain - got));
+    if (n <= 0) break;
+    append(buf, static_cast<std::size_t>(n));
+    got += static_cast<std::size_t>(n);
+  }
   if (run.output.size() > keep) run.output.erase(0, run.output.size() - keep);
   run.duration_ms = std::chrono::duration_cast<Millis>(Clock::now() - start).count();
+  if (!reaped) {
+    run.signal = SIGKILL;
+    run.left_behind = true;
+    return run;
+  }
   if (WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) run.signal = WTERMSIG(status);
   return run;

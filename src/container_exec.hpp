@@ -20,11 +20,15 @@ struct AttachRun {
   bool timed_out = false;
   std::string output;  // stdout (and stderr when asked), the last `keep` bytes
   long long duration_ms = 0;
+  bool left_behind = false;  // killed but not dead after a grace period; not waited for
 };
 
-// fn runs in a child attached to the container; a run past `timeout` is
-// killed with its process group (fn may setpgid(0, 0) for that).
+// fn runs in a child attached to the container, in a session of its own (no
+// controlling terminal), not dumpable, holding only stdin (/dev/null),
+// stdout/stderr (our pipe) and, when keep_fd >= 0, that descriptor as fd 3.
+// A run past `timeout` is killed with its process group; output is read at
+// most up to the deadline (plus a short, capped drain) whoever writes it.
 Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payload, Millis timeout,
-                             bool capture_stderr = false, std::size_t keep = 1 << 20);
+                             bool capture_stderr = false, std::size_t keep = 1 << 20, int keep_fd = -1);
 
 }  // namespace phx

@@ -48,13 +48,49 @@ int versions_fn(void*) {
 
 struct ExecPayload {
   std::vector<std::string> argv;
+  // Set for the runfile: argv[0] is made in the container's /tmp from the
+  // host file open as fd 3 before it runs.
+  bool copy_from_fd3 = false;
 };
 
-// Runs in the container: own process group (so a timeout kills everything
-// the installer started), then exec.
+// Writes the installer where argv[0] says, as the container's root and in
+// its mount namespace: the container's permissions decide what may be
+// written where, whatever its /tmp is (a bind mount of a host directory, a
+// symlink, FUSE); the host file is only read, through a read-only fd.
+bool copy_fd3_to(const std::string& path) {
+  UniqueFd in(3);
+  UniqueFd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700));
+  if (!out) {
+    std::fprintf(stderr, "create %s: %s\n", path.c_str(), std::strerror(errno));
+    return false;
+  }
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(in.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      std::fprintf(stderr, "read the installer: %s\n", std::strerror(errno));
+      return false;
+    }
+    if (n == 0) break;
+    for (ssize_t done = 0; done < n;) {
+      ssize_t w = ::write(out.get(), buf + done, static_cast<std::size_t>(n - done));
+      if (w <= 0) {
+        std::fprintf(stderr, "write %s: %s\n", path.c_str(), std::strerror(errno));
+        return false;
+      }
+      done += w;
+    }
+  }
+  if (::fchmod(out.get(), 0700) != 0) return false;
+  return true;
+}
+
+// Runs in the container (attach_run gave it a session and process group of
+// its own, so a timeout kills everything the installer started), then exec.
 int exec_fn(void* payload) {
   auto* p = static_cast<ExecPayload*>(payload);
-  ::setpgid(0, 0);
+  if (p->copy_from_fd3 && !copy_fd3_to(p->argv[0])) return 125;
   std::vector<char*> argv;
   for (auto& a : p->argv) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -63,43 +99,9 @@ int exec_fn(void* payload) {
   return 127;
 }
 
-// Copies the installer into the container's /tmp through /proc/<pid>/root,
-// resolving beneath it without following any symlink the container planted.
-Result<std::string> copy_into_container(pid_t init_pid, const std::string& src) {
-  UniqueFd in(::open(src.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in) return sys_error("open", src);
-  const std::string root_path = "/proc/" + std::to_string(init_pid) + "/root";
-  UniqueFd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root) return sys_error("open", root_path);
-  auto tmp = make_dirs_beneath(root.get(), "tmp", 01777);
-  if (!tmp) return tmp.error();
-  const std::string name = "phoenix-gpu-" + std::to_string(::getpid()) + "-" + src.substr(src.rfind('/') + 1);
-  UniqueFd out(::openat(tmp->get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700));
-  if (!out) {
-    // O_PATH parents cannot create; reopen the directory for real.
-    UniqueFd dir(::openat(tmp->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir) return sys_error("open", root_path + "/tmp");
-    out.reset(::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700));
-    if (!out) return sys_error("create", root_path + "/tmp/" + name);
-  }
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(in.get(), buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return sys_error("read", src);
-    if (n == 0) break;
-    if (::write(out.get(), buf, static_cast<std::size_t>(n)) != n) return sys_error("write", "/tmp/" + name);
-  }
-  ::fchmod(out.get(), 0755);
-  return "/tmp/" + name;
-}
-
-void remove_from_container(pid_t init_pid, const std::string& path) {
-  const std::string root_path = "/proc/" + std::to_string(init_pid) + "/root";
-  UniqueFd root(::open(root_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root) return;
-  auto dir = open_beneath(root.get(), "tmp", O_RDONLY | O_DIRECTORY);
-  if (dir) ::unlinkat(dir->get(), path.substr(5).c_str(), 0);
+int remove_fn(void* payload) {
+  const auto* path = static_cast<const std::string*>(payload);
+  return ::unlink(path->c_str()) == 0 || errno == ENOENT ? 0 : 1;
 }
 
 std::string join(const std::set<std::string>& v) {
@@ -211,21 +213,20 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
     return finish(DriverState::Busy, "another driver install for this container is running; not starting a second", true);
   }
 
-  const pid_t init_pid = c.raw()->init_pid(c.raw());
   ExecPayload payload;
-  std::string copied;
+  UniqueFd runfile;
   if (d.strategy == "runfile") {
     const std::string src = runfile_path(cfg.installer_dir, d.host_version);
-    if (::access(src.c_str(), R_OK) != 0) {
+    runfile.reset(::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!runfile) {
       return finish(DriverState::NoInstaller,
-                    what + "; the installer for " + d.host_version + " is missing: expected " + src +
-                        ". Fix: download it from NVIDIA into " + cfg.installer_dir,
+                    what + "; the installer for " + d.host_version + " is missing: expected " + src + " (" +
+                        std::strerror(errno) + "). Fix: download it from NVIDIA into " + cfg.installer_dir,
                     true);
     }
-    auto path = copy_into_container(init_pid, src);
-    if (!path) return finish(DriverState::Failed, "cannot put the installer into the container: " + path.error().message(), true);
-    copied = *path;
-    payload.argv = {copied};
+    // The name keeps NVIDIA's (the runfile reads its version from it).
+    payload.argv = {"/tmp/phoenix-gpu-" + std::to_string(::getpid()) + "-" + src.substr(src.rfind('/') + 1)};
+    payload.copy_from_fd3 = true;
     for (const auto& a : runfile_args()) payload.argv.push_back(a);
   } else {
     if (cfg.install_command.empty()) {
@@ -238,13 +239,20 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
   spdlog::info("driver stage: {}", d.message);
   save();
 
-  auto run = attach_run(c, exec_fn, &payload, cfg.install_timeout, /*capture_stderr=*/true, kOutputTail);
-  if (!copied.empty()) remove_from_container(init_pid, copied);
+  auto run = attach_run(c, exec_fn, &payload, cfg.install_timeout, /*capture_stderr=*/true, kOutputTail,
+                        runfile ? runfile.get() : -1);
+  if (payload.copy_from_fd3) {
+    std::string copied = payload.argv[0];
+    (void)attach_run(c, remove_fn, &copied, Millis(10'000));
+  }
   if (!run) return finish(DriverState::Failed, run.error().message(), true);
   d.exit_code = run->exit_code;
   d.duration_ms = run->duration_ms;
-  d.output_tail = run->output;
-  if (!run->output.empty()) spdlog::info("installer output (last {} bytes):\n{}", run->output.size(), run->output);
+  // The container wrote it: escaped, and each logged line marked as its.
+  d.output_tail = escape_lines(run->output, "");
+  if (!run->output.empty()) {
+    spdlog::info("installer output (last {} bytes):\n{}", run->output.size(), escape_lines(run->output, "  | "));
+  }
   if (run->timed_out) {
     return finish(DriverState::Timeout,
                   "the installer ran past " + std::to_string(cfg.install_timeout.count() / 1000) +

@@ -1,13 +1,17 @@
 #include "hotplug.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 
 #include "bind_mount.hpp"
@@ -21,6 +25,44 @@ bool same_ns(const std::string& a, const std::string& b) {
   return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
 }
 
+using Clock = std::chrono::steady_clock;
+// open_tree, setns and move_mount take milliseconds; only a path in the
+// container that does not answer takes longer.
+constexpr std::chrono::seconds kHelperTimeout{5};
+
+int sys_pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int sys_pidfd_send_signal(int pidfd, int sig) {
+  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
+}
+
+// Waits for the helper's message and exit until the deadline; then kills
+// it. One that does not die even then (stuck in the kernel on a request a
+// FUSE server in the container never answers) is left, not waited for.
+bool await_child(pid_t pid, int msg_fd, Clock::time_point deadline, std::string& msg, int& status) {
+  UniqueFd pidfd(sys_pidfd_open(pid));
+  bool eof = false;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) break;
+    struct pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {eof ? -1 : msg_fd, POLLIN, 0}};
+    if (::poll(fds, 2, static_cast<int>(left)) < 0 && errno != EINTR) break;
+    if (fds[1].revents != 0) {
+      char buf[512];
+      ssize_t n = ::read(msg_fd, buf, sizeof buf);
+      if (n > 0 && msg.size() < 4096) msg.append(buf, static_cast<std::size_t>(n));
+      if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN)) eof = true;
+    }
+    if ((fds[0].revents & POLLIN) || !pidfd) {
+      if (::waitpid(pid, &status, pidfd ? WNOHANG : 0) == pid) return true;
+    }
+  }
+  ::kill(pid, SIGKILL);
+  struct pollfd fd {pidfd.get(), POLLIN, 0};
+  ::poll(&fd, 1, 1000);
+  (void)::waitpid(pid, &status, WNOHANG);
+  return false;
+}
+
 [[noreturn]] void child_fail(int fd, const Error& e) {
   const std::string msg = e.message();
   (void)!::write(fd, msg.data(), msg.size());
@@ -29,7 +71,7 @@ bool same_ns(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-Status hotplug_node(pid_t init_pid, const std::string& host_src, const PlannedNode& node) {
+Status hotplug_node(int init_pidfd, pid_t init_pid, const std::string& host_src, const PlannedNode& node) {
   struct stat st {};
   if (::lstat(host_src.c_str(), &st) != 0) return sys_error("stat", host_src);
   const dev_t want = makedev(static_cast<unsigned>(node.major), static_cast<unsigned>(node.minor));
@@ -52,8 +94,14 @@ Status hotplug_node(pid_t init_pid, const std::string& host_src, const PlannedNo
     userns.reset(::open((proc + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
     if (!userns) return sys_error("open", proc + "/ns/user");
   }
+  // init_pid is a number: if init died and the number went to another
+  // process, what was opened above is that process's. The pidfd still names
+  // the container's init; alive now means it was alive when they were opened.
+  if (sys_pidfd_send_signal(init_pidfd, 0) != 0) {
+    return sys_error("hot-plug: check that the container's init is alive", proc);
+  }
   int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", host_src);
+  if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return sys_error("pipe2", host_src);
   UniqueFd rd(p[0]), wr(p[1]);
 
   pid_t pid = ::fork();
@@ -80,16 +128,11 @@ Status hotplug_node(pid_t init_pid, const std::string& host_src, const PlannedNo
   }
   wr.reset();
   std::string msg;
-  char buf[512];
-  for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) != 0;) {
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    msg.append(buf, static_cast<std::size_t>(n));
-  }
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  if (!await_child(pid, rd.get(), Clock::now() + kHelperTimeout, msg, status)) {
+    return Error{"hot-plug", node.container_path, ETIMEDOUT,
+                 "the helper resolving the path in the container did not finish in " +
+                     std::to_string(kHelperTimeout.count()) + " s (a mount there that does not answer?); killed"};
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   return Error{"hot-plug", node.container_path, 0, msg.empty() ? "the helper process failed" : msg};

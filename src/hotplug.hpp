@@ -14,7 +14,9 @@ namespace phx {
 
 // host_src is the node's path on the host (below the host root). Returns
 // once the node is mounted at node.container_path inside the container, or
-// was already there.
-Status hotplug_node(pid_t init_pid, const std::string& host_src, const PlannedNode& node);
+// was already there. init_pidfd names the container's init (init_pid only
+// reaches its /proc entries): nothing is done unless that init is alive. A
+// helper that does not finish within seconds is killed (error ETIMEDOUT).
+Status hotplug_node(int init_pidfd, pid_t init_pid, const std::string& host_src, const PlannedNode& node);
 
 }  // namespace phx

@@ -43,7 +43,7 @@ ContainerPolicy parse_policy(const std::string& environment_items, const HostCon
       if (auto ms = parse_duration_ms(value)) {
         p.verify_timeout = Millis(*ms);
       } else {
-        p.warnings.push_back(key + "='" + value + "' is not a duration in seconds; using the host default");
+        p.warnings.push_back(key + "='" + value + "' is not a duration of at most 24 h (\"90\", \"90s\", \"2m\"); using the host default");
       }
     } else if (key == "PHOENIX_GPU_DRIVER_INSTALL") {
       if (value == "bind" || value == "runfile" || value == "command" || value == "none") {

@@ -82,6 +82,52 @@ std::optional<long long> parse_int(std::string_view s, int base) {
   return v;
 }
 
+namespace {
+
+void append_escaped(std::string& out, std::string_view s, bool keep_tabs) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\\') {
+      out += "\\\\";
+    } else if ((c >= 0x20 && c < 0x7f) || (keep_tabs && c == '\t')) {
+      out += ch;
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+}
+
+}  // namespace
+
+std::string escape_control(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  append_escaped(out, s, false);
+  return out;
+}
+
+std::string escape_lines(std::string_view s, std::string_view prefix) {
+  std::string out;
+  for (auto line : split_lines(s)) {
+    if (!out.empty()) out += '\n';
+    out += prefix;
+    append_escaped(out, line, true);
+  }
+  return out;
+}
+
+bool plain_text(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c == '\n' || c == '\t' || (c >= 0x20 && c < 0x7f);
+  });
+}
+
+std::string printable(std::string_view s) { return plain_text(s) ? std::string(s) : escape_lines(s, ""); }
+
 std::optional<long long> parse_duration_ms(std::string_view s) {
   s = trim(s);
   long long scale = 1000;
@@ -95,7 +141,10 @@ std::optional<long long> parse_duration_ms(std::string_view s) {
     s.remove_suffix(1);
   }
   auto v = parse_int(trim(s));
-  if (!v || *v < 0 || *v > 24LL * 3600 * 1000) return std::nullopt;
+  // The cap applies to the scaled value ("1440000m" is 1000 days), and the
+  // division keeps the check itself from overflowing.
+  constexpr long long kMaxMs = 24LL * 3600 * 1000;
+  if (!v || *v < 0 || *v > kMaxMs / scale) return std::nullopt;
   return *v * scale;
 }
 

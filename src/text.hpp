@@ -27,6 +27,19 @@ bool starts_with_ci(std::string_view s, std::string_view prefix);
 // Strict decimal/hex parsing: the whole string must be the number.
 std::optional<long long> parse_int(std::string_view s, int base = 10);
 
+// Text a container controls (file names in its /dev, an installer's
+// output), made safe to log and print: every byte outside printable ASCII
+// (newlines, escape sequences, bytes that are not ASCII) becomes \xNN and a
+// backslash becomes \\, so no line can be forged and no terminal driven.
+std::string escape_control(std::string_view s);
+// The same for multi-line text: lines stay lines, each escaped (tabs kept)
+// and led by `prefix` so that none reads as a line of our own.
+std::string escape_lines(std::string_view s, std::string_view prefix);
+// True when s is printable ASCII, tabs and newlines only (already escaped).
+bool plain_text(std::string_view s);
+// s itself when plain_text(s), else escape_lines(s, "").
+std::string printable(std::string_view s);
+
 // Durations in config and environment: "30", "30s", "500ms", "2m".
 std::optional<long long> parse_duration_ms(std::string_view s);
 

@@ -32,11 +32,15 @@ void write_all(int fd, const std::string& s) {
   }
 }
 
-// Replaces tabs and newlines so one check stays one line on the pipe.
-std::string flat(std::string s) {
-  std::replace(s.begin(), s.end(), '\t', ' ');
-  std::replace(s.begin(), s.end(), '\n', ' ');
-  return s;
+// Names and link targets come from the container: escaped where they are
+// read, so that one check stays one line on the pipe and one entry one line
+// of the listing, and no control byte reaches a log or a terminal.
+std::string flat(const std::string& s) { return escape_control(s); }
+
+bool known_result(std::string_view r) {
+  for (std::string_view k : {"ok", "missing", "error", "wrong-type", "wrong-rdev", "denied", "no-driver"})
+    if (r == k) return true;
+  return false;
 }
 
 struct VerifyPayload {
@@ -192,11 +196,16 @@ Result<std::vector<NodeCheck>> verify_in_container(LxcContainer& c, const std::v
     auto f = split(line, '\t');
     if (f.size() != 4) continue;
     NodeCheck nc;
-    nc.path = f[0];
-    nc.result = f[1];
+    nc.path = escape_control(f[0]);
+    nc.result = known_result(f[1]) ? f[1] : "error";
     nc.err = static_cast<int>(parse_int(f[2]).value_or(0));
-    nc.detail = f[3];
+    nc.detail = escape_control(f[3]);
     checks.push_back(std::move(nc));
+  }
+  for (std::size_t i = 0; i < checks.size() && i < nodes.size(); ++i) {
+    if (checks[i].path != nodes[i].container_path) {
+      return Error{"verify", c.name(), 0, "the check inside the container answered for another path"};
+    }
   }
   if (checks.size() != nodes.size()) {
     return Error{"verify", c.name(), 0, "the check inside the container returned " + std::to_string(checks.size()) +
@@ -243,7 +252,13 @@ Result<std::vector<NodeCheck>> verify_plan(LxcContainer& c, const std::vector<Pl
   return merge_checks(nodes, inside, discover_host(root, DiscoverScope::Planning));
 }
 
-Result<std::string> list_dev_in_container(LxcContainer& c) { return attach_capture(c, list_fn, nullptr); }
+Result<std::string> list_dev_in_container(LxcContainer& c) {
+  auto out = attach_capture(c, list_fn, nullptr);
+  // Our own code wrote it, escaped; unless someone in the container
+  // tampered with the process.
+  if (out) *out = printable(*out);
+  return out;
+}
 
 std::string explain(const NodeCheck& c) {
   if (c.result == "missing") {

@@ -96,7 +96,7 @@ class Worker {
   // the cgroup lacks one) follow through fix_checks. True when one was.
   bool resolve_pending_nodes();
   // True when it changed something worth re-checking at once.
-  bool fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid);
+  bool fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid, int init_pidfd);
   void warn_timeout(LxcContainer& c, const std::vector<NodeCheck>& checks);
 
   std::string name_, lxcpath_;
@@ -108,13 +108,14 @@ class Worker {
   bool create_nodes_ = true;
   std::set<std::string> hotplugged_;
   std::map<std::string, std::string> hotplug_errors_;
+  bool hotplug_stalled_ = false;
 };
 
 bool Worker::wait_running(LxcContainer& c, Millis budget) {
   // The monitor answers commands once the container is RUNNING; wait() is
   // bounded by its timeout (whole seconds).
   struct lxc_container* raw = c.raw();
-  int secs = static_cast<int>(std::max<long long>(1, budget.count() / 1000));
+  int secs = static_cast<int>(std::clamp<long long>(budget.count() / 1000, 1, 24 * 3600));
   return raw->wait(raw, "RUNNING", secs);
 }
 
@@ -149,7 +150,7 @@ bool Worker::resolve_pending_nodes() {
   return resolved;
 }
 
-bool Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid) {
+bool Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid, int init_pidfd) {
   bool changed = false;
   for (std::size_t i = 0; i < checks.size(); ++i) {
     NodeCheck& chk = checks[i];
@@ -165,7 +166,11 @@ bool Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t 
         // A placeholder file is a fine mount target; prepare_mount_target
         // accepts regular files.
       }
-      if (auto ok = hotplug_node(init_pid, src, node); !ok) {
+      // A helper that had to be killed may still be stuck in the kernel:
+      // no second one is sent after it.
+      if (hotplug_stalled_) continue;
+      if (auto ok = hotplug_node(init_pidfd, init_pid, src, node); !ok) {
+        hotplug_stalled_ = ok.error().err == ETIMEDOUT;
         // Retried at every poll; said once per distinct reason.
         const std::string msg = ok.error().message();
         if (hotplug_errors_[node.container_path] != msg) {
@@ -335,7 +340,7 @@ int Worker::run() {
         if (verified) break;
         // Re-check at once after a fix, a few times: a rule that does not
         // take (an explicit deny in the config) must not busy-loop.
-        if (fix_checks(checks, cgroup.get(), init_pid) && quick_rechecks++ < 3) continue;
+        if (fix_checks(checks, cgroup.get(), init_pid, pidfd.get()) && quick_rechecks++ < 3) continue;
       } else {
         checks.clear();
         spdlog::debug("verification attempt: {}", res.error().message());

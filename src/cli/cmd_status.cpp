@@ -21,6 +21,7 @@
 #include "status_report.hpp"
 #include "driver_stage.hpp"
 #include "policy.hpp"
+#include "text.hpp"
 #include "verify.hpp"
 
 namespace phx::cli {
@@ -35,7 +36,10 @@ StateDir state_for(const std::string& name, const std::string& lxcpath) {
 void print_checks(const std::vector<NodeCheck>& checks) {
   for (const auto& c : checks) {
     char line[512];
-    std::snprintf(line, sizeof line, "  %-34s %-10s %s%s\n", c.path.c_str(), c.result.c_str(), c.detail.c_str(),
+    // status.json and the check's answer carry text from the container:
+    // nothing of it may drive the terminal.
+    std::snprintf(line, sizeof line, "  %-34s %-10s %s%s\n", printable(c.path).c_str(),
+                  printable(c.result).c_str(), printable(c.detail).c_str(),
                   c.hotplugged ? " (hot-plugged)" : "");
     std::cout << line;
   }
@@ -95,7 +99,7 @@ int cmd_status(const CommonOptions& common, const std::string& name, const std::
     return code;
   }
   std::cout << "container     " << st->container << " (" << st->lxcpath << ")\n"
-            << "state         " << to_string(st->state) << (st->message.empty() ? "" : ": " + st->message) << "\n";
+            << "state         " << to_string(st->state) << (st->message.empty() ? "" : ": " + printable(st->message)) << "\n";
   if (st->ms_to_verified >= 0) std::cout << "verified      " << st->ms_to_verified << " ms after RUNNING\n";
   if (!st->cgroup.empty()) std::cout << "cgroup        " << st->cgroup << "\n";
   if (st->worker_pid > 0) {
@@ -112,10 +116,10 @@ int cmd_status(const CommonOptions& common, const std::string& name, const std::
   if (st->state != GpuState::NoPlan) {
     std::cout << "driver        " << to_string(st->driver.state);
     if (!st->driver.strategy.empty()) std::cout << " (strategy " << st->driver.strategy << ")";
-    if (!st->driver.message.empty()) std::cout << ": " << st->driver.message;
+    if (!st->driver.message.empty()) std::cout << ": " << printable(st->driver.message);
     std::cout << "\n";
   }
-  if (!st->dev_listing.empty()) std::cout << "container /dev at the timeout:\n" << st->dev_listing;
+  if (!st->dev_listing.empty()) std::cout << "container /dev at the timeout:\n" << printable(st->dev_listing);
   return code;
 }
 
@@ -238,7 +242,9 @@ int cmd_install_driver(const CommonOptions& common, const std::string& name, con
               << "\n";
   } else {
     std::cout << "driver " << to_string(d.state) << ": " << d.message << "\n";
-    if (!d.output_tail.empty() && d.state != DriverState::Current) std::cout << "installer output (tail):\n" << d.output_tail;
+    if (!d.output_tail.empty() && d.state != DriverState::Current) {
+      std::cout << "installer output (tail):\n" << printable(d.output_tail);
+    }
   }
   return driver_matches(d.state) ? kOk : kProblems;
 }

@@ -105,6 +105,17 @@ TEST(Policy, DriverInstallBind) {
   EXPECT_TRUE(p.warnings.empty());
 }
 
+// 1440000m passed a cap that was checked before the unit was applied, and
+// was 1000 days once scaled.
+TEST(Policy, VerifyTimeoutCappedAfterScaling) {
+  EXPECT_EQ(parse_policy("PHOENIX_GPU_VERIFY_TIMEOUT=1440m", HostConfig{}).verify_timeout, milliseconds(86'400'000));
+  for (const char* v : {"1440000m", "86400000m", "86401"}) {
+    ContainerPolicy p = parse_policy(std::string("PHOENIX_GPU_VERIFY_TIMEOUT=") + v, HostConfig{});
+    EXPECT_FALSE(p.verify_timeout) << v;
+    EXPECT_THAT(p.warnings, ElementsAre(HasSubstr("is not a duration"))) << v;
+  }
+}
+
 TEST(Policy, UnknownPhoenixKeyWarns) {
   ContainerPolicy p = parse_policy("PHOENIX_GPU_REQUIRE=1\nPHOENIX_OTHER=1\n", HostConfig{});
   EXPECT_FALSE(p.required);

@@ -32,6 +32,18 @@ TEST(Text, Durations) {
   }
 }
 
+// The 24 h cap holds after the unit is applied, and no value overflows on
+// the way (a budget in ms later becomes whole seconds in an int).
+TEST(Text, DurationCapAfterScaling) {
+  EXPECT_EQ(parse_duration_ms("1440m"), 86'400'000);
+  EXPECT_EQ(parse_duration_ms("86400"), 86'400'000);
+  EXPECT_EQ(parse_duration_ms("86400000ms"), 86'400'000);
+  for (const char* bad : {"1440000m", "1441m", "86401s", "86400001ms", "86400000m", "9223372036854775807m",
+                          "9223372036854775807", "9223372036854775808ms"}) {
+    EXPECT_EQ(parse_duration_ms(bad), std::nullopt) << bad;
+  }
+}
+
 TEST(Text, SplitAndTrim) {
   EXPECT_EQ(trim(" \t a b \r\n"), "a b");
   EXPECT_THAT(split_lines("a\n\nb\n"), ElementsAre("a", "", "b"));
@@ -62,6 +74,20 @@ TEST(Error, MessageFormat) {
   EXPECT_EQ(parse_error("/proc/devices", "malformed line 'x'").message(), "parse '/proc/devices': malformed line 'x'");
   EXPECT_EQ(make_error("hook", "bad").message(), "hook: bad");
   EXPECT_EQ(errno_name(ENOENT), "ENOENT");
+}
+
+// File names in a container's /dev and installer output reach logs and
+// terminals: no newline, carriage return or escape sequence gets through.
+TEST(Text, EscapeControl) {
+  EXPECT_EQ(escape_control("nvidia0"), "nvidia0");
+  EXPECT_EQ(escape_control("a\nb\rc\x1b]52;c;AAAA\x07"), "a\\x0ab\\x0dc\\x1b]52;c;AAAA\\x07");
+  EXPECT_EQ(escape_control("back\\slash\ttab"), "back\\\\slash\\x09tab");
+  EXPECT_EQ(escape_control("\xc2\x9b\x7f"), "\\xc2\\x9b\\x7f");
+  EXPECT_EQ(escape_lines("one\r\ntwo\x1b[2J\n\tthree", "  | "), "  | one\\x0d\n  | two\\x1b[2J\n  | \tthree");
+  EXPECT_TRUE(plain_text("a b\n\tc"));
+  EXPECT_FALSE(plain_text("a\x1b"));
+  EXPECT_EQ(printable("already \\x0a escaped\n"), "already \\x0a escaped\n");
+  EXPECT_EQ(printable("raw\x1b]52;\n"), "raw\\x1b]52;");
 }
 
 }  // namespace

@@ -72,6 +72,76 @@ int trampoline_fn(void* arg) {
   return t->fn(t->payload);
 }
 
+pid_t parent_of(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd) return -1;
+  char buf[512];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+  const char* close = std::strrchr(buf, ')');
+  int ppid = -1;
+  if (close == nullptr || std::sscanf(close + 1, " %*c %d", &ppid) != 1) return -1;
+  return static_cast<pid_t>(ppid);
+}
+
+// liblxc's attached child is a fork of the caller and runs liblxc's code in
+// the container (inside its mount namespace, where a path can be made to
+// block) before it reaches trampoline_fn: it must not hold our descriptors
+// even then. So the attach is made from a launcher process that holds only
+// what the child needs: /dev/null, the output pipe, keep_fd and a pipe back
+// to us. The launcher reports the child's pid, waits for it and reports its
+// wait status.
+struct Launch {
+  pid_t launcher = -1;
+  pid_t child = -1;
+  UniqueFd report;  // the launcher's reports: child pid, then wait status
+};
+
+enum LaunchFd : int { kNull = 0, kOut = 1, kErr = 2, kKeep = 3, kReport = 4, kFirstFree = 5 };
+
+[[noreturn]] void launcher_main(LxcContainer& c, lxc_attach_exec_t fn, void* payload, int devnull, int out, int err,
+                                int keep_fd, int report) {
+  // Move what we keep above everything, then down to fixed numbers.
+  int moved[4] = {-1, -1, -1, -1};
+  const int from[4] = {devnull, out, err, keep_fd};
+  for (int i = 0; i < 4; ++i) moved[i] = from[i] >= 0 ? ::fcntl(from[i], F_DUPFD_CLOEXEC, 64) : -1;
+  const int rep = ::fcntl(report, F_DUPFD_CLOEXEC, 64);
+  if (moved[0] < 0 || moved[1] < 0 || moved[2] < 0 || rep < 0 || (keep_fd >= 0 && moved[3] < 0)) ::_exit(126);
+  if (::dup2(moved[0], kNull) < 0 || ::dup2(moved[1], kOut) < 0 || ::dup2(moved[2], kErr) < 0 ||
+      ::dup3(rep, kReport, O_CLOEXEC) < 0 || (keep_fd >= 0 && ::dup2(moved[3], kKeep) < 0)) {
+    ::_exit(126);
+  }
+  if (keep_fd < 0) ::dup2(kNull, kKeep);  // a placeholder, closed in the child
+  close_from(kFirstFree);
+  lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
+  opts.stdin_fd = kNull;
+  opts.stdout_fd = kOut;
+  opts.stderr_fd = kErr;
+  // Nothing of the host's environment goes into the container.
+  opts.env_policy = LXC_ATTACH_CLEAR_ENV;
+  char path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  char* extra_env[] = {path_env, nullptr};
+  opts.extra_env_vars = extra_env;
+  Trampoline tramp{fn, payload, keep_fd >= 0 ? kKeep : -1};
+  pid_t pid = -1;
+  if (c.raw()->attach(c.raw(), trampoline_fn, &tramp, &opts, &pid) < 0 || pid <= 0) ::_exit(125);
+  ::close(kOut);
+  ::close(kErr);
+  ::close(kKeep);
+  int msg[2] = {static_cast<int>(pid), 0};
+  (void)!::write(kReport, msg, sizeof msg[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  msg[1] = status;
+  (void)!::write(kReport, &msg[1], sizeof msg[1]);
+  ::_exit(0);
+}
+
 }  // namespace
 
 Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payload, Millis timeout,
@@ -79,30 +149,47 @@ Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payloa
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", c.name());
   UniqueFd rd(p[0]), wr(p[1]);
+  if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", c.name());
+  UniqueFd report_rd(p[0]), report_wr(p[1]);
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
-  lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
-  opts.stdin_fd = devnull.get();
-  opts.stdout_fd = wr.get();
-  opts.stderr_fd = capture_stderr ? wr.get() : devnull.get();
-  // Nothing of the host's environment goes into the container.
-  opts.env_policy = LXC_ATTACH_CLEAR_ENV;
-  char path_env[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  char* extra_env[] = {path_env, nullptr};
-  opts.extra_env_vars = extra_env;
-  Trampoline tramp{fn, payload, keep_fd};
-  pid_t pid = -1;
+  if (!devnull) return sys_error("open", "/dev/null");
   const auto start = Clock::now();
-  // liblxc forks the attached child from this process: it is non-dumpable
-  // from its first instruction, while it still holds our descriptors and
-  // host credentials, only if we are.
+  // Not dumpable from the first instruction of the launcher and the child
+  // (both forks of this process): container root must not ptrace them while
+  // they still hold host credentials.
   const int was_dumpable = ::prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-  const int rc = c.raw()->attach(c.raw(), trampoline_fn, &tramp, &opts, &pid);
-  const int attach_errno = errno;
+  const pid_t launcher = ::fork();
+  if (launcher == 0) {
+    launcher_main(c, fn, payload, devnull.get(), wr.get(), capture_stderr ? wr.get() : devnull.get(), keep_fd,
+                  report_wr.get());
+  }
+  const int fork_errno = errno;
   if (was_dumpable > 0) ::prctl(PR_SET_DUMPABLE, was_dumpable, 0, 0, 0);
-  if (rc < 0 || pid <= 0) return Error{"attach", c.name(), attach_errno, "liblxc could not attach to the container"};
+  if (launcher < 0) return Error{"fork", c.name(), fork_errno, "cannot start the attach"};
   wr.reset();
+  report_wr.reset();
+  pid_t pid = -1;
+  // The child holds the report pipe until its trampoline closes it: what we
+  // read is only trusted to be a pid once the host's /proc says that it is
+  // the launcher's child (else a timeout could kill a host process).
+  const ssize_t nread = ::read(report_rd.get(), &pid, sizeof pid);
+  const pid_t parent = nread == static_cast<ssize_t>(sizeof pid) && pid > 0 ? parent_of(pid) : -1;
+  if (parent != launcher) {
+    ::kill(launcher, SIGKILL);
+    int st = 0;
+    while (::waitpid(launcher, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (nread == static_cast<ssize_t>(sizeof pid) && pid > 0) {
+      return Error{"attach", c.name(), 0,
+                   "the attached process " + std::to_string(pid) + " is not the launcher's child (parent " +
+                       std::to_string(parent) + ")"};
+    }
+    return Error{"attach", c.name(), 0,
+                 "liblxc could not attach to the container (launcher status " + std::to_string(st) + ")"};
+  }
   ::fcntl(rd.get(), F_SETFL, O_NONBLOCK);
+  ::fcntl(report_rd.get(), F_SETFL, O_NONBLOCK);
   AttachRun run;
   auto append = [&](const char* data, std::size_t n) {
     run.output.append(data, n);
@@ -111,11 +198,11 @@ Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payloa
   const auto deadline = start + timeout;
   Clock::time_point killed_at{};
   bool eof = false, reaped = false;
-  int status = 0;
+  int status = 0, launcher_status = 0;
   char buf[16384];
   for (;;) {
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      reaped = true;
+    if (::waitpid(launcher, &launcher_status, WNOHANG) == launcher) {
+      reaped = ::read(report_rd.get(), &status, sizeof status) == static_cast<ssize_t>(sizeof status);
       break;
     }
     const auto now = Clock::now();
@@ -125,7 +212,11 @@ Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payloa
       ::kill(-pid, SIGKILL);
       ::kill(pid, SIGKILL);
     }
-    if (run.timed_out && now - killed_at >= kKillGrace) break;
+    if (run.timed_out && now - killed_at >= kKillGrace) {
+      ::kill(launcher, SIGKILL);
+      ::waitpid(launcher, &launcher_status, 0);
+      break;
+    }
     if (eof) {
       ::usleep(10'000);
       continue;

@@ -72,50 +72,42 @@ int trampoline_fn(void* arg) {
   return t->fn(t->payload);
 }
 
-pid_t parent_of(pid_t pid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/stat", static_cast<int>(pid));
-  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
-  if (!fd) return -1;
-  char buf[512];
-  ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
-  if (n <= 0) return -1;
-  buf[n] = '\0';
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-  const char* close = std::strrchr(buf, ')');
-  int ppid = -1;
-  if (close == nullptr || std::sscanf(close + 1, " %*c %d", &ppid) != 1) return -1;
-  return static_cast<pid_t>(ppid);
-}
-
 // liblxc's attached child is a fork of the caller and runs liblxc's code in
 // the container (inside its mount namespace, where a path can be made to
 // block) before it reaches trampoline_fn: it must not hold our descriptors
 // even then. So the attach is made from a launcher process that holds only
-// what the child needs: /dev/null, the output pipe, keep_fd and a pipe back
-// to us. The launcher reports the child's pid, waits for it and reports its
-// wait status.
-struct Launch {
-  pid_t launcher = -1;
-  pid_t child = -1;
-  UniqueFd report;  // the launcher's reports: child pid, then wait status
-};
+// what the child needs: /dev/null, the output pipe, keep_fd and a pipe that
+// says the attach happened. The launcher waits for the child and ends the
+// way it ended; on SIGUSR1 it kills the child's process group. Nothing the
+// child (or whoever takes its descriptors) writes is trusted as a pid.
+enum LaunchFd : int { kNull = 0, kOut = 1, kErr = 2, kKeep = 3, kAttached = 4, kFirstFree = 5 };
 
-enum LaunchFd : int { kNull = 0, kOut = 1, kErr = 2, kKeep = 3, kReport = 4, kFirstFree = 5 };
+volatile sig_atomic_t g_child = 0;
+volatile sig_atomic_t g_kill = 0;
+
+void kill_child(int) {
+  g_kill = 1;
+  if (g_child > 0) {
+    ::kill(-g_child, SIGKILL);
+    ::kill(g_child, SIGKILL);
+  }
+}
 
 [[noreturn]] void launcher_main(LxcContainer& c, lxc_attach_exec_t fn, void* payload, int devnull, int out, int err,
-                                int keep_fd, int report) {
+                                int keep_fd, int attached) {
+  struct sigaction sa {};
+  sa.sa_handler = kill_child;
+  ::sigaction(SIGUSR1, &sa, nullptr);
   // Move what we keep above everything, then down to fixed numbers.
-  int moved[4] = {-1, -1, -1, -1};
-  const int from[4] = {devnull, out, err, keep_fd};
-  for (int i = 0; i < 4; ++i) moved[i] = from[i] >= 0 ? ::fcntl(from[i], F_DUPFD_CLOEXEC, 64) : -1;
-  const int rep = ::fcntl(report, F_DUPFD_CLOEXEC, 64);
-  if (moved[0] < 0 || moved[1] < 0 || moved[2] < 0 || rep < 0 || (keep_fd >= 0 && moved[3] < 0)) ::_exit(126);
-  if (::dup2(moved[0], kNull) < 0 || ::dup2(moved[1], kOut) < 0 || ::dup2(moved[2], kErr) < 0 ||
-      ::dup3(rep, kReport, O_CLOEXEC) < 0 || (keep_fd >= 0 && ::dup2(moved[3], kKeep) < 0)) {
-    ::_exit(126);
+  const int from[5] = {devnull, out, err, keep_fd >= 0 ? keep_fd : devnull, attached};
+  int moved[5];
+  for (int i = 0; i < 5; ++i) {
+    moved[i] = ::fcntl(from[i], F_DUPFD_CLOEXEC, 64);
+    if (moved[i] < 0) ::_exit(126);
   }
-  if (keep_fd < 0) ::dup2(kNull, kKeep);  // a placeholder, closed in the child
+  for (int i = 0; i < 5; ++i) {
+    if (::dup2(moved[i], i) < 0) ::_exit(126);
+  }
   close_from(kFirstFree);
   lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
   opts.stdin_fd = kNull;
@@ -129,17 +121,19 @@ enum LaunchFd : int { kNull = 0, kOut = 1, kErr = 2, kKeep = 3, kReport = 4, kFi
   Trampoline tramp{fn, payload, keep_fd >= 0 ? kKeep : -1};
   pid_t pid = -1;
   if (c.raw()->attach(c.raw(), trampoline_fn, &tramp, &opts, &pid) < 0 || pid <= 0) ::_exit(125);
-  ::close(kOut);
-  ::close(kErr);
-  ::close(kKeep);
-  int msg[2] = {static_cast<int>(pid), 0};
-  (void)!::write(kReport, msg, sizeof msg[0]);
+  g_child = pid;
+  if (g_kill) kill_child(0);
+  (void)!::write(kAttached, "a", 1);
+  for (int fd : {kOut, kErr, kKeep, kAttached}) ::close(fd);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  msg[1] = status;
-  (void)!::write(kReport, &msg[1], sizeof msg[1]);
-  ::_exit(0);
+  if (WIFSIGNALED(status)) {
+    ::signal(WTERMSIG(status), SIG_DFL);
+    ::raise(WTERMSIG(status));
+    ::_exit(128 + WTERMSIG(status));
+  }
+  ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);
 }
 
 }  // namespace
@@ -150,7 +144,7 @@ Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payloa
   if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", c.name());
   UniqueFd rd(p[0]), wr(p[1]);
   if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", c.name());
-  UniqueFd report_rd(p[0]), report_wr(p[1]);
+  UniqueFd attached_rd(p[0]), attached_wr(p[1]);
   UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!devnull) return sys_error("open", "/dev/null");
   const auto start = Clock::now();
@@ -162,34 +156,15 @@ Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payloa
   const pid_t launcher = ::fork();
   if (launcher == 0) {
     launcher_main(c, fn, payload, devnull.get(), wr.get(), capture_stderr ? wr.get() : devnull.get(), keep_fd,
-                  report_wr.get());
+                  attached_wr.get());
   }
   const int fork_errno = errno;
   if (was_dumpable > 0) ::prctl(PR_SET_DUMPABLE, was_dumpable, 0, 0, 0);
   if (launcher < 0) return Error{"fork", c.name(), fork_errno, "cannot start the attach"};
   wr.reset();
-  report_wr.reset();
-  pid_t pid = -1;
-  // The child holds the report pipe until its trampoline closes it: what we
-  // read is only trusted to be a pid once the host's /proc says that it is
-  // the launcher's child (else a timeout could kill a host process).
-  const ssize_t nread = ::read(report_rd.get(), &pid, sizeof pid);
-  const pid_t parent = nread == static_cast<ssize_t>(sizeof pid) && pid > 0 ? parent_of(pid) : -1;
-  if (parent != launcher) {
-    ::kill(launcher, SIGKILL);
-    int st = 0;
-    while (::waitpid(launcher, &st, 0) < 0 && errno == EINTR) {
-    }
-    if (nread == static_cast<ssize_t>(sizeof pid) && pid > 0) {
-      return Error{"attach", c.name(), 0,
-                   "the attached process " + std::to_string(pid) + " is not the launcher's child (parent " +
-                       std::to_string(parent) + ")"};
-    }
-    return Error{"attach", c.name(), 0,
-                 "liblxc could not attach to the container (launcher status " + std::to_string(st) + ")"};
-  }
+  attached_wr.reset();
   ::fcntl(rd.get(), F_SETFL, O_NONBLOCK);
-  ::fcntl(report_rd.get(), F_SETFL, O_NONBLOCK);
+  ::fcntl(attached_rd.get(), F_SETFL, O_NONBLOCK);
   AttachRun run;
   auto append = [&](const char* data, std::size_t n) {
     run.output.append(data, n);
@@ -198,23 +173,25 @@ Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payloa
   const auto deadline = start + timeout;
   Clock::time_point killed_at{};
   bool eof = false, reaped = false;
-  int status = 0, launcher_status = 0;
+  int status = 0;
   char buf[16384];
   for (;;) {
-    if (::waitpid(launcher, &launcher_status, WNOHANG) == launcher) {
-      reaped = ::read(report_rd.get(), &status, sizeof status) == static_cast<ssize_t>(sizeof status);
+    if (::waitpid(launcher, &status, WNOHANG) == launcher) {
+      reaped = true;
       break;
     }
     const auto now = Clock::now();
     if (now >= deadline && !run.timed_out) {
       run.timed_out = true;
       killed_at = now;
-      ::kill(-pid, SIGKILL);
-      ::kill(pid, SIGKILL);
+      ::kill(launcher, SIGUSR1);
     }
     if (run.timed_out && now - killed_at >= kKillGrace) {
+      // The child did not die: stuck in the kernel. The launcher goes; the
+      // child is left to whoever inherits it.
       ::kill(launcher, SIGKILL);
-      ::waitpid(launcher, &launcher_status, 0);
+      while (::waitpid(launcher, &status, 0) < 0 && errno == EINTR) {
+      }
       break;
     }
     if (eof) {
@@ -233,6 +210,10 @@ Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payloa
       if (n == 0) eof = true;
       break;
     }
+  }
+  char mark = 0;
+  if (::read(attached_rd.get(), &mark, 1) != 1 && !run.timed_out) {
+    return Error{"attach", c.name(), 0, "liblxc could not attach to the container"};
   }
   // What the child wrote just before it exited; bounded, then the pipe is
   // closed (on return) so that anyone still writing gets EPIPE.

@@ -241,7 +241,10 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
 
   auto run = attach_run(c, exec_fn, &payload, cfg.install_timeout, /*capture_stderr=*/true, kOutputTail,
                         runfile ? runfile.get() : -1);
-  if (payload.copy_from_fd3) {
+  // Removed by one more attach; not after a kill we did not make (the
+  // container stopping): an attach then would leave a process in the cgroup
+  // that LXC is removing.
+  if (payload.copy_from_fd3 && run && (run->timed_out || run->signal == 0)) {
     std::string copied = payload.argv[0];
     (void)attach_run(c, remove_fn, &copied, Millis(10'000));
   }

@@ -94,10 +94,15 @@ ns_procs() {
     echo "$n"
 }
 no_ns_procs() { [[ $(ns_procs "$1") == 0 ]]; }
+# Workers, not counting the process a worker forks to attach to the container (same
+# command line, its parent a worker).
 workers_of() {
-    local p n=0
+    local p n=0 ppid rest
     for p in /proc/[0-9]*; do
-        [[ $(cmdline_of "${p#/proc/}") == *"/worker $1 $PHX_LXCPATH" ]] && n=$((n + 1))
+        [[ $(cmdline_of "${p#/proc/}") == *"/worker $1 $PHX_LXCPATH" ]] || continue
+        read -r _ _ _ ppid rest <"$p/stat" 2>/dev/null || continue
+        [[ $(cmdline_of "$ppid") == *"/worker $1 $PHX_LXCPATH" ]] && continue
+        n=$((n + 1))
     done
     echo "$n"
 }

@@ -111,6 +111,7 @@ fds_ok "$root/var/log/attack" "install-driver under a terminal"
 
 # --- an installer whose children flood the pipe ---------------------------------------
 ns=$(readlink "/proc/$(phx_init_pid ct)/ns/pid")
+# shellcheck disable=SC2016  # the $i is for the container's shell
 printf '#!/bin/sh\nfor i in 1 2 3 4; do yes flood-$i & done\nsetsid yes escaped &\nwait\n' >"$root/flood.sh"
 printf '#!/bin/sh\nsetsid yes escaped &\necho started\n' >"$root/escape.sh"
 chmod 0755 "$root/flood.sh" "$root/escape.sh"

@@ -3,6 +3,7 @@
 // every container config it writes.
 #pragma once
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -36,6 +37,9 @@ inline bool liblxc_refuses_in_child(const std::string& lxcpath, const std::strin
   pid_t pid = ::fork();
   if (pid < 0) return false;
   if (pid == 0) {
+    // Its crash report (a stack overflow under the sanitizers) is expected.
+    int devnull = ::open("/dev/null", O_WRONLY);
+    if (devnull >= 0) ::dup2(devnull, STDERR_FILENO);
     ::alarm(5);
     auto r = read_config_with_liblxc(name, lxcpath, lxcpath + "/" + name + "/config");
     ::_exit(r ? 0 : 3);

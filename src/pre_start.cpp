@@ -10,6 +10,7 @@
 #include "atomic_file.hpp"
 #include "clock.hpp"
 #include "driver_bind.hpp"
+#include "host_facts.hpp"
 #include "host_nodes.hpp"
 #include "logging.hpp"
 #include "container_config.hpp"
@@ -138,6 +139,14 @@ int run_pre_start(const HookRuntime& rt) {
   auto plan = make_plan(host, policy.plan_request());
   if (!plan) return fail("no GPU plan: " + plan.error().message());
   for (const auto& w : plan->warnings) spdlog::warn("{}", w);
+  if (auto unmet = check_requirements(rt.root, env, *plan); !unmet.empty()) {
+    std::string all;
+    for (const auto& u : unmet) all += (all.empty() ? "" : "; ") + u;
+    if (policy.required) return fail("requirement not met: " + all);
+    spdlog::warn("requirement not met: {}. Starting anyway (PHOENIX_GPU_REQUIRED=1 fails the start instead; "
+                 "NVIDIA_DISABLE_REQUIRE=1 skips the check)",
+                 all);
+  }
   // The host config's problems (a broken file: built-in defaults in use)
   // travel with the plan into the status.
   for (const auto& w : rt.cfg.warnings) plan->warnings.push_back("host config: " + w);

@@ -1,6 +1,6 @@
 // libFuzzer target: the host's /etc/ld.so.cache (binary) and ld.so.conf
 // (text), as the driver's libraries are found through them, and the driver
-// file list pre-start hands to the mount hook.
+// file list pre-start hands to the mount hook, and NVIDIA_REQUIRE_* values.
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,6 +12,7 @@
 
 #include "driver_files.hpp"
 #include "ld_cache.hpp"
+#include "requirements.hpp"
 
 namespace {
 
@@ -33,13 +34,20 @@ const std::string& conf_root() {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const std::string_view bytes(reinterpret_cast<const char*>(data) + 1, size - 1);
-  if (data[0] % 3 == 2) {
+  if (data[0] % 4 == 3) {
+    auto r = phx::parse_requirements(bytes);
+    phx::HostFacts h{"580.159.04", "13.0", {{"0000:00:06.0", "9.0", "nvidia"}}};
+    (void)phx::unmet_requirements(r, h);
+    h.gpus.clear();
+    h.cuda.clear();
+    (void)phx::unmet_requirements(r, h);
+  } else if (data[0] % 4 == 2) {
     auto s = phx::driver_files_from_json(std::string(bytes), "driver-files.json");
     if (s) {
       auto again = phx::driver_files_from_json(phx::driver_files_to_json(*s), "driver-files.json");
       if (!again || !(*again == *s)) __builtin_trap();
     }
-  } else if (data[0] % 3 == 0) {
+  } else if (data[0] % 4 == 0) {
     auto v = phx::parse_ld_cache(bytes, "ld.so.cache");
     if (v) {
       for (const auto& e : *v) {

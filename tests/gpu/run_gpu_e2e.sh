@@ -815,6 +815,27 @@ row_n() {
     STAT=PASS DETAIL="ModifyDeviceFiles: 0 inside; gpus/ lists only $got of $GPU_COUNT GPU(s)"
 }
 
+# row_o: NVIDIA_REQUIRE_* against the real driver, CUDA and GPU: met ones start; an unmet arch
+# with PHOENIX_GPU_REQUIRED=1 fails the start, naming the GPU's arch.
+row_o() {
+    local ok bad cuda
+    if ((SIMULATE)); then
+        STAT=SKIP DETAIL="needs the host's libcuda and NVML"
+        return
+    fi
+    ok=$(ct o)
+    create_ct "$ok" --env NVIDIA_VISIBLE_DEVICES=0 --env PHOENIX_GPU_REQUIRED=1 \
+        --env "NVIDIA_REQUIRE_CUDA=cuda>=12.0" --env "NVIDIA_REQUIRE_DRIVER=driver>=${DRIVER_VERSION%%.*}" \
+        --env "NVIDIA_REQUIRE_ARCH=arch>=9.0"
+    start_ct "$ok" || { fail "met requirements: lxc-start failed: $(product_log "$ok" | grep -m1 'requirement')"; return; }
+    bad=$(ct o2)
+    create_ct "$bad" --env NVIDIA_VISIBLE_DEVICES=0 --env PHOENIX_GPU_REQUIRED=1 --env "NVIDIA_REQUIRE_ARCH=arch<9.0"
+    if start_ct "$bad"; then fail "arch<9.0 with PHOENIX_GPU_REQUIRED=1 started"; return; fi
+    cuda=$(product_log "$bad" | grep -m1 -o "NVIDIA_REQUIRE_ARCH=.*")
+    [[ $cuda == *"arch 9.0"* ]] || { fail "failed start does not name the GPU's arch: $cuda"; return; }
+    STAT=PASS DETAIL="cuda>=12.0, driver>=${DRIVER_VERSION%%.*}, arch>=9.0 start; arch<9.0 fails: $cuda"
+}
+
 row_h() {
     local name plan want_uuid info_uuid minor uuids
     if ((GPU_COUNT < 2)); then
@@ -1449,6 +1470,7 @@ run_row k "NVIDIA_VISIBLE_DEVICES naming no GPU: status no-plan, exit 1; status 
 run_row l "bind, privileged: rootfs with glibc and no NVIDIA file: CUDA and nvidia-smi" row_l
 run_row m "bind, unprivileged: as l" row_m
 run_row n "/proc/driver/nvidia inside: ModifyDeviceFiles 0; gpus/ lists only the container's GPU" row_n
+run_row o "NVIDIA_REQUIRE_*: met ones start; arch<9.0 with REQUIRED=1 fails, naming the arch" row_o
 run_timings
 write_results
 exit 0

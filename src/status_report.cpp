@@ -71,7 +71,17 @@ std::string label(const std::string& v) {
 
 std::string ContainerReport::state_name() const { return status ? std::string(to_string(status->state)) : "unknown"; }
 
-std::string ContainerReport::problem() const { return status ? first_problem(*status) : error; }
+std::string ContainerReport::problem() const {
+  const std::string p = status ? first_problem(*status) : error;
+  if (running == false) return "not running; its last start: " + (p.empty() ? state_name() : p);
+  return p;
+}
+
+namespace {
+
+std::string running_name(const ContainerReport& r) { return r.running ? (*r.running ? "yes" : "no") : "-"; }
+
+}  // namespace
 
 std::vector<ContainerReport> collect_reports(const std::string& state_base) {
   std::vector<ContainerReport> rows;
@@ -120,27 +130,28 @@ std::string report_table(const std::vector<ContainerReport>& rows) {
     wpath = std::max(wpath, r.lxcpath.size());
   }
   auto line = [&](const std::string& name, const std::string& path, const std::string& state, const std::string& gpus,
-                  const std::string& ms, const std::string& driver, const std::string& problem) {
+                  const std::string& running, const std::string& ms, const std::string& driver,
+                  const std::string& problem) {
     char buf[1024];
-    std::snprintf(buf, sizeof buf, "%-*s  %-*s  %-9s  %-7s  %8s  %-12s  %s", static_cast<int>(wname), name.c_str(),
-                  static_cast<int>(wpath), path.c_str(), state.c_str(), gpus.c_str(), ms.c_str(), driver.c_str(),
-                  problem.c_str());
+    std::snprintf(buf, sizeof buf, "%-*s  %-*s  %-9s  %-7s  %-7s  %8s  %-12s  %s", static_cast<int>(wname),
+                  name.c_str(), static_cast<int>(wpath), path.c_str(), state.c_str(), gpus.c_str(), running.c_str(),
+                  ms.c_str(), driver.c_str(), problem.c_str());
     std::string s = buf;
     while (!s.empty() && s.back() == ' ') s.pop_back();
     return s + "\n";
   };
-  std::string out = line("CONTAINER", "LXCPATH", "STATE", "GPUS", "VERIFIED", "DRIVER", "PROBLEM");
+  std::string out = line("CONTAINER", "LXCPATH", "STATE", "GPUS", "RUNNING", "VERIFIED", "DRIVER", "PROBLEM");
   std::size_t bad = 0;
   for (const auto& r : rows) {
-    if (!r.verified()) ++bad;
+    if (r.needs_attention()) ++bad;
     const long long ms = r.status ? r.status->ms_to_verified : -1;
     std::string problem = r.problem();
     std::replace(problem.begin(), problem.end(), '\n', ' ');
     if (problem.size() > 100) problem = problem.substr(0, 97) + "...";
-    out += line(r.name, r.lxcpath, r.state_name(), gpu_list(r), ms >= 0 ? std::to_string(ms) + " ms" : "-",
-                driver_name(r), problem);
+    out += line(r.name, r.lxcpath, r.state_name(), gpu_list(r), running_name(r),
+                ms >= 0 ? std::to_string(ms) + " ms" : "-", driver_name(r), problem);
   }
-  out += std::to_string(rows.size()) + " container(s), " + std::to_string(bad) + " not verified\n";
+  out += std::to_string(rows.size()) + " container(s), " + std::to_string(bad) + " not verified while running\n";
   return out;
 }
 
@@ -152,6 +163,7 @@ std::string report_json(const std::vector<ContainerReport>& rows) {
                    {"lxcpath", r.lxcpath},
                    {"state", r.state_name()},
                    {"verified", r.verified()},
+                   {"running", r.running ? json(*r.running) : json(nullptr)},
                    {"gpus", r.gpus},
                    {"has_plan", r.has_plan},
                    {"ms_to_verified", r.status ? r.status->ms_to_verified : -1},
@@ -159,7 +171,8 @@ std::string report_json(const std::vector<ContainerReport>& rows) {
                    {"driver_match", r.status && driver_matches(r.status->driver.state)},
                    {"problem", r.problem()}});
   }
-  const bool all = std::all_of(rows.begin(), rows.end(), [](const ContainerReport& r) { return r.verified(); });
+  const bool all =
+      std::none_of(rows.begin(), rows.end(), [](const ContainerReport& r) { return r.needs_attention(); });
   json j = {{"format", "phoenix-gpu-status-all"},
             {"version", kReportFormatVersion},
             {"status_version", kStatusFormatVersion},
@@ -200,9 +213,16 @@ std::string report_prometheus(const std::vector<ContainerReport>& rows) {
     out += "phoenix_gpu_container_driver_match{" + ids(r) + "} " +
            (r.status && driver_matches(r.status->driver.state) ? "1" : "0") + "\n";
   }
+  out += "# HELP phoenix_gpu_container_running 1 when the container runs now, 0 when it is stopped (its state is "
+         "then that of its last start).\n"
+         "# TYPE phoenix_gpu_container_running gauge\n";
+  for (const auto& r : rows) {
+    if (r.running) out += "phoenix_gpu_container_running{" + ids(r) + "} " + (*r.running ? "1" : "0") + "\n";
+  }
   std::size_t bad = 0;
-  for (const auto& r : rows) bad += r.verified() ? 0 : 1;
-  out += "# HELP phoenix_gpu_containers_not_verified Containers with a GPU policy whose GPUs are not verified.\n"
+  for (const auto& r : rows) bad += r.needs_attention() ? 1 : 0;
+  out += "# HELP phoenix_gpu_containers_not_verified Running containers with a GPU policy whose GPUs are not "
+         "verified.\n"
          "# TYPE phoenix_gpu_containers_not_verified gauge\n"
          "phoenix_gpu_containers_not_verified " + std::to_string(bad) + "\n";
   return out;

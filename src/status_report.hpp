@@ -20,7 +20,14 @@ struct ContainerReport {
   std::string error;                // why there is none
   bool has_plan = false;
   std::vector<int> gpus;            // indices of the planned GPUs
+  // Whether the container runs now; nullopt where that was not checked. A
+  // record outlives its container's stop (the worker has exited), so a
+  // stopped container would otherwise still read "verified".
+  std::optional<bool> running;
   bool verified() const { return status && status->state == GpuState::Verified; }
+  // Counts against the host: running (or not known to be stopped) and not
+  // verified. A stopped container asks for no GPU now.
+  bool needs_attention() const { return !verified() && running != false; }
   // The state's name, or "unknown" without a readable status.
   std::string state_name() const;
   std::string problem() const;  // first_problem, or the error

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -125,6 +126,29 @@ int cmd_status(const CommonOptions& common, const std::string& name, const std::
 
 namespace {
 
+std::set<std::string> active_containers(const std::string& lxcpath) {
+  std::set<std::string> out;
+  char** names = nullptr;
+  const int n = ::list_active_containers(lxcpath.c_str(), &names, nullptr);
+  for (int i = 0; i < n; ++i) {
+    out.insert(names[i]);
+    std::free(names[i]);
+  }
+  std::free(static_cast<void*>(names));
+  return out;
+}
+
+// Whether each recorded container runs now: its record stays after a stop.
+// A failed listing (an lxcpath that is gone) reads as nothing running there.
+void mark_running(std::vector<ContainerReport>& rows) {
+  std::map<std::string, std::set<std::string>> active;
+  for (auto& r : rows) {
+    auto it = active.find(r.lxcpath);
+    if (it == active.end()) it = active.emplace(r.lxcpath, active_containers(r.lxcpath)).first;
+    r.running = it->second.count(r.name) != 0;
+  }
+}
+
 // Running containers of the LXC paths the host knows that ask for GPUs but
 // have no record of their start: the hooks did not run for them.
 void add_unrecorded(std::vector<ContainerReport>& rows, const HostConfig& cfg, const std::string& extra_lxcpath) {
@@ -133,11 +157,7 @@ void add_unrecorded(std::vector<ContainerReport>& rows, const HostConfig& cfg, c
   std::set<std::pair<std::string, std::string>> known;
   for (const auto& r : rows) known.emplace(escape_lxcpath(r.lxcpath), r.name);
   for (const auto& path : paths) {
-    char** names = nullptr;
-    const int n = ::list_active_containers(path.c_str(), &names, nullptr);
-    for (int i = 0; i < n; ++i) {
-      const std::string name = names[i];
-      std::free(names[i]);
+    for (const auto& name : active_containers(path)) {
       if (known.count({escape_lxcpath(path), name}) != 0) continue;
       auto c = LxcContainer::load(name, path);
       if (!c) continue;
@@ -149,11 +169,11 @@ void add_unrecorded(std::vector<ContainerReport>& rows, const HostConfig& cfg, c
       ContainerReport r;
       r.name = name;
       r.lxcpath = path;
+      r.running = true;
       r.error = "running with a GPU policy, but no record of its start: the hooks did not run for it (is the "
                 "phoenix-gpu-hooks snippet included in its config?)";
       rows.push_back(std::move(r));
     }
-    std::free(static_cast<void*>(names));
   }
   sort_reports(rows);
 }
@@ -164,6 +184,7 @@ int cmd_status_all(const std::string& format, const std::string& lxcpath) {
   auto loaded = load_host_config(config_path());
   const HostConfig cfg = loaded ? *loaded : HostConfig{};
   auto rows = collect_reports(state_base(cfg.state_dir));
+  mark_running(rows);
   add_unrecorded(rows, cfg, lxcpath);
   if (format == "json") {
     std::cout << report_json(rows);
@@ -172,8 +193,9 @@ int cmd_status_all(const std::string& format, const std::string& lxcpath) {
   } else {
     std::cout << report_table(rows);
   }
-  return std::all_of(rows.begin(), rows.end(), [](const ContainerReport& r) { return r.verified(); }) ? kOk
-                                                                                                    : kProblems;
+  return std::none_of(rows.begin(), rows.end(), [](const ContainerReport& r) { return r.needs_attention(); })
+             ? kOk
+             : kProblems;
 }
 
 int cmd_verify(const CommonOptions& common, const std::string& name, const std::string& lxcpath) {

@@ -64,7 +64,8 @@ phx_assert_contains "$(row c3)" " timeout " "--all: c3 timeout"
 phx_assert_contains "$(row c3)" "no longer on the host" "--all: c3's problem"
 phx_assert_contains "$(row c4)" " unknown " "--all: c4 without a record"
 phx_assert_contains "$(row c4)" "no record of its start" "--all: c4's problem"
-phx_assert_contains "$out" "4 container(s), 3 not verified" "--all: summary"
+phx_assert_contains "$out" "4 container(s), 3 not verified while running" "--all: summary"
+phx_assert_contains "$(row c1)" " yes " "--all: c1 running"
 
 rc=0
 json=$("$PHX_CLI" status --all --json) || rc=$?
@@ -84,12 +85,22 @@ phx_assert_contains "$prom" "phoenix_gpu_containers_not_verified 2" "prom: not v
 grep -Eq "^phoenix_gpu_container_verified_seconds\{container=\"c1\",lxcpath=\"[^\"]+\"\} [0-9]+\.[0-9]{3}$" <<<"$prom" ||
     phx_fail "prom: no time to verified for c1"
 
-# Once every container is verified (or gone from the record), exit 0.
+# Once every running container is verified, exit 0: the records of stopped
+# ones stay, shown as not running with what their last start gave.
 phx_stop c4
 phx_stop c2
 phx_stop c3
-rm -r "$(phx_gpu_state_dir c2)" "$(phx_gpu_state_dir c3)"
-"$PHX_CLI" status --all -P "$PHX_LXCPATH" >/dev/null || phx_fail "--all does not exit 0 with only verified containers"
-echo "ok: --all exits 0 when all are verified"
+out=$("$PHX_CLI" status --all -P "$PHX_LXCPATH") || phx_fail "--all does not exit 0 with only verified containers running: $out"
+printf '%s\n' "$out"
+echo "ok: --all exits 0 when all running containers are verified"
+phx_assert_contains "$(row c3)" " no " "--all: c3 shown as not running"
+phx_assert_contains "$(row c3)" "not running; its last start: " "--all: c3's problem says it is stopped"
+phx_assert_contains "$out" "3 container(s), 0 not verified while running" "--all: summary after the stops"
 phx_stop c1
+rc=0
+out=$("$PHX_CLI" status --all -P "$PHX_LXCPATH") || rc=$?
+phx_assert_eq 0 "$rc" "--all exits 0 with every container stopped"
+phx_assert_contains "$(row c1)" "not running; its last start: verified" "--all: a stopped container no longer reads as verified and running"
+prom=$("$PHX_CLI" status --all --format prometheus) || true
+phx_assert_contains "$prom" "phoenix_gpu_container_running{container=\"c1\",lxcpath=\"$p\"} 0" "prom: c1 not running"
 echo PASS

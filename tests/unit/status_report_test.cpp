@@ -93,7 +93,7 @@ TEST_F(StatusReport, EveryRecordAcrossLxcpathsSorted) {
   EXPECT_THAT(lines[4], HasSubstr("0,1"));
   EXPECT_THAT(lines[4], HasSubstr("11 ms"));
   EXPECT_THAT(lines[4], HasSubstr("current"));
-  EXPECT_EQ(lines[5], "4 container(s), 3 not verified");
+  EXPECT_EQ(lines[5], "4 container(s), 3 not verified while running");
 }
 
 TEST_F(StatusReport, JsonCarriesItsFormatAndEveryContainer) {
@@ -160,6 +160,47 @@ TEST_F(StatusReport, PrometheusTextfileFormat) {
   EXPECT_THAT(text, HasSubstr(R"(phoenix_gpu_container_driver_match{container="100",lxcpath="/var/lib/lxc"} 1)"));
   EXPECT_THAT(text, HasSubstr(R"(phoenix_gpu_container_driver_match{container="ct",lxcpath="/srv/odd\"path\\x"} 0)"));
   EXPECT_THAT(text, HasSubstr("phoenix_gpu_containers_not_verified 1\n"));
+}
+
+// A record stays after its container stops: a stopped container is shown as
+// such, whatever its last start gave, and asks for no GPU now.
+TEST_F(StatusReport, StoppedContainersAreShownAsStoppedAndDoNotCount) {
+  GpuStatus ok = status(GpuState::Verified, "", 9, DriverState::Current);
+  GpuStatus late = status(GpuState::Timeout, "/dev/nvidia-uvm is missing");
+  record("/var/lib/lxc", "100", &ok, {0});
+  record("/var/lib/lxc", "101", &late, {1});
+  record("/var/lib/lxc", "102", &late, {2});
+  auto rows = collect_reports(d.root());
+  ASSERT_EQ(rows.size(), 3u);
+  rows[0].running = false;  // verified at its last start, stopped since
+  rows[1].running = false;  // timed out, stopped since
+  rows[2].running = true;   // timed out, still running
+  EXPECT_FALSE(rows[0].needs_attention());
+  EXPECT_FALSE(rows[1].needs_attention());
+  EXPECT_TRUE(rows[2].needs_attention());
+  EXPECT_EQ(rows[0].problem(), "not running; its last start: verified");
+  EXPECT_EQ(rows[1].problem(), "not running; its last start: /dev/nvidia-uvm is missing");
+
+  auto lines = split(report_table(rows), '\n');
+  ASSERT_GE(lines.size(), 5u);
+  EXPECT_THAT(lines[0], HasSubstr("RUNNING"));
+  EXPECT_THAT(lines[1], HasSubstr("  no  "));
+  EXPECT_THAT(lines[3], HasSubstr("  yes  "));
+  EXPECT_EQ(lines[4], "3 container(s), 1 not verified while running");
+
+  auto j = nlohmann::json::parse(report_json(rows));
+  EXPECT_EQ(j["all_verified"], false);
+  EXPECT_EQ(j["containers"][0]["running"], false);
+  EXPECT_EQ(j["containers"][0]["verified"], true);
+  EXPECT_EQ(j["containers"][2]["running"], true);
+
+  const std::string prom = report_prometheus(rows);
+  EXPECT_THAT(prom, HasSubstr(R"(phoenix_gpu_container_running{container="100",lxcpath="/var/lib/lxc"} 0)"));
+  EXPECT_THAT(prom, HasSubstr(R"(phoenix_gpu_container_running{container="102",lxcpath="/var/lib/lxc"} 1)"));
+  EXPECT_THAT(prom, HasSubstr("phoenix_gpu_containers_not_verified 1\n"));
+
+  rows.pop_back();  // only stopped containers left: nothing needs attention
+  EXPECT_EQ(nlohmann::json::parse(report_json(rows))["all_verified"], true);
 }
 
 }  // namespace

@@ -9,6 +9,7 @@ pkgs=(
   busybox-static uidmap
   debhelper dpkg-dev fakeroot lintian
   clang libclang-rt-14-dev
+  mmdebstrap
 )
 missing=()
 for p in "${pkgs[@]}"; do

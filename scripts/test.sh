@@ -5,9 +5,14 @@
 #  2. the same two suites built with AddressSanitizer and UBSan;
 #  3. each libFuzzer target briefly on its seed corpus;
 #  4. the Debian package: build, lintian, install, integration tests against
-#     the installed files, purge, and install beside an lxc-pve stand-in.
+#     the installed files, purge, and install beside an lxc-pve stand-in;
+#  5. that .deb in a systemd host of Debian 13 with LXC 6.0 (an LXC container
+#     booting systemd on pure cgroup2, tests/systemd/): the user-setup
+#     integration tests, the worker's transient units, Proxmox-style units,
+#     journald, the boot unit across a reboot. Its root file system is cached
+#     in /var/cache/phoenix-gpu-hooks-test/.
 # Usage: sudo scripts/test.sh
-# PHX_SKIP_SANITIZE=1, PHX_SKIP_FUZZ=1, PHX_SKIP_PACKAGE=1 leave a stage out
+# PHX_SKIP_SANITIZE=1, PHX_SKIP_FUZZ=1, PHX_SKIP_PACKAGE=1, PHX_SKIP_SYSTEMD_HOST=1 leave a stage out
 # (for quick local runs; CI runs them all). PHX_FUZZ_SECONDS (default 15).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,8 +43,22 @@ if [[ ${PHX_SKIP_FUZZ:-0} != 1 ]]; then
   scripts/fuzz.sh "${PHX_FUZZ_SECONDS:-15}"
 fi
 
+debdir=build-deb
 if [[ ${PHX_SKIP_PACKAGE:-0} != 1 ]]; then
   stage "Debian package"
-  tests/package/test_package.sh
+  # Built once here; the package test and the systemd host use this .deb.
+  rm -rf "$debdir" && mkdir -p "$debdir"
+  echo "building the package (log: $debdir/build.log)"
+  scripts/build-deb.sh "$debdir" >/dev/null 2>"$debdir/build.log" || { tail -n 60 "$debdir/build.log"; exit 1; }
+  PHX_PACKAGE_PREBUILT=$debdir tests/package/test_package.sh
+fi
+
+if [[ ${PHX_SKIP_SYSTEMD_HOST:-0} != 1 ]]; then
+  stage "systemd host: Debian 13, LXC 6.0, the .deb built on Debian 12"
+  if ! ls "$debdir"/phoenix-gpu-hooks_*.deb >/dev/null 2>&1; then
+    mkdir -p "$debdir"
+    scripts/build-deb.sh --nocheck "$debdir" >/dev/null 2>"$debdir/build.log" || { tail -n 60 "$debdir/build.log"; exit 1; }
+  fi
+  tests/systemd/run.sh --release trixie "$debdir"
 fi
 stage "all tests passed"

@@ -8,6 +8,7 @@
 #include "device_plan.hpp"
 #include "lxc_container.hpp"
 #include "mountinfo.hpp"
+#include "spawn.hpp"
 #include "text.hpp"
 
 namespace phx {
@@ -139,6 +140,13 @@ DoctorReport run_doctor(const HostRoot& root) {
   add(r.cgroup_layout == "unknown" ? S::Info : S::Ok, "cgroup", "device cgroup: " + r.cgroup_layout);
   r.lxc_version = lxc_version();
   add(S::Ok, "lxc", "liblxc " + r.lxc_version);
+  r.worker_via_systemd = worker_via_systemd();
+  add(S::Info, "worker",
+      r.worker_via_systemd
+          ? "the worker starts as a transient systemd unit (systemd-run --unit=phoenix-gpu-worker-NAME-PID); "
+            "if systemd-run fails it starts in the cgroup phoenix-gpu-hooks and its log says why"
+          : "the worker starts in the cgroup phoenix-gpu-hooks (systemd is not PID 1, systemd-run is missing, or "
+            "PHOENIX_GPU_NO_SYSTEMD is set)");
   return r;
 }
 

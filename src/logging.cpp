@@ -9,6 +9,8 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/syslog_sink.h>
 
+#include "journal_sink.hpp"
+
 namespace phx {
 namespace {
 
@@ -65,9 +67,17 @@ void setup_logging(const LogOptions& opts) {
     // ident must outlive the sink; syslog(3) keeps the pointer.
     static std::string ident;
     ident = "phoenix-gpu-" + opts.program;
-    auto s = std::make_shared<spdlog::sinks::syslog_sink_mt>(ident, LOG_PID, LOG_DAEMON, true);
-    s->set_pattern(opts.container.empty() ? "%v" : "[" + opts.container + "] %v");
-    sinks.push_back(s);
+    const std::string pattern = opts.container.empty() ? "%v" : "[" + opts.container + "] %v";
+    // journald where it runs (fields: the container's name), else syslog.
+    auto j = std::make_shared<JournalSink>(ident, opts.program, opts.container, opts.journal_socket);
+    if (j->ok()) {
+      j->set_pattern(pattern);
+      sinks.push_back(j);
+    } else {
+      auto s = std::make_shared<spdlog::sinks::syslog_sink_mt>(ident, LOG_PID, LOG_DAEMON, true);
+      s->set_pattern(pattern);
+      sinks.push_back(s);
+    }
   }
   g_log_path.clear();
   if (!opts.container.empty() && !opts.log_dir.empty()) {

@@ -1,5 +1,6 @@
 // One logging setup for every program: short, bounded stderr (LXC captures
-// hook output), syslog (journald picks it up), and a per-container file.
+// hook output), the journal (fields: PHOENIX_GPU_CONTAINER, PHOENIX_GPU_PROGRAM)
+// or else syslog, and a per-container file.
 #pragma once
 
 #include <cstddef>
@@ -15,7 +16,8 @@ struct LogOptions {
   std::string log_dir;    // where <container>.log goes
   std::string level = "info";
   bool to_stderr = true;
-  bool to_syslog = true;
+  bool to_syslog = true;  // the journal's native socket where it exists, else syslog(3)
+  std::string journal_socket = "/run/systemd/journal/socket";
   // LXC reads at most ~40 KB of hook output (10 reads of 4 KiB); past the
   // 64 KiB pipe lxc-start deadlocks. Hooks stay far below that.
   std::size_t stderr_budget = 8 * 1024;

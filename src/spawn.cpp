@@ -106,7 +106,44 @@ pid_t fork_maybe_into(const UniqueFd& cgroup_fd, bool* into_cgroup) {
   return ::fork();
 }
 
+// Runs systemd-run (argv) and waits for it: with --no-block it returns once
+// the manager has accepted the unit. "" on success, else why not (its exit
+// status and the first line it printed).
+std::string run_systemd_run(const std::vector<char*>& argv) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return std::string("pipe: ") + std::strerror(errno);
+  UniqueFd rd(p[0]), wr(p[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
+  if (pid == 0) {
+    ::dup2(wr.get(), STDERR_FILENO);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  wr.reset();
+  std::string out;
+  char buf[512];
+  for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) != 0;) {
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (out.size() < 4096) out.append(buf, static_cast<std::size_t>(n));
+  }
+  int wst = 0;
+  while (::waitpid(pid, &wst, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(wst) && WEXITSTATUS(wst) == 0) return "";
+  std::string why = WIFEXITED(wst) ? "exit " + std::to_string(WEXITSTATUS(wst)) : "signal " + std::to_string(WTERMSIG(wst));
+  const std::string first = out.substr(0, out.find('\n'));
+  auto line = trim(first);
+  if (!line.empty()) why += ": " + std::string(line);
+  return why;
+}
+
 }  // namespace
+
+bool worker_via_systemd() { return systemd_running(); }
 
 ExecWait wait_exec_or_exit(pid_t pid, std::chrono::milliseconds limit) {
   using Clock = std::chrono::steady_clock;
@@ -240,6 +277,20 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
       // LXC's own cgroup work, so it waits until init has exec'd.
       if (opts.defer_until_exec_of > 0) (void)wait_exec_or_exit(opts.defer_until_exec_of, opts.defer_limit);
       if (!use_systemd) {
+        auto moved = move_to_own_cgroup();
+        cgroup_note = moved ? *moved : "";
+      }
+    }
+    if (use_systemd) {
+      std::string why = run_systemd_run(cargv);
+      if (why.empty()) ::_exit(0);
+      // No unit (a name left from an earlier start, no manager): the worker
+      // still runs, the old way, and says why in its log.
+      ::setenv("PHOENIX_GPU_SPAWN_NOTE", ("systemd-run failed (" + why + "); started in the own cgroup instead").c_str(), 1);
+      cargv.clear();
+      for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+      cargv.push_back(nullptr);
+      if (!into_cgroup) {
         auto moved = move_to_own_cgroup();
         cgroup_note = moved ? *moved : "";
       }

@@ -35,10 +35,15 @@ struct SpawnOptions {
 };
 
 // argv[0] must be absolute. Uses a transient systemd unit where systemd
-// runs, else a child in its own session in the product's own cgroup (born
-// there on cgroup2, moved there elsewhere).
+// runs, else (or when systemd-run fails: the worker then finds the reason in
+// PHOENIX_GPU_SPAWN_NOTE) a child in its own session in the product's own
+// cgroup (born there on cgroup2, moved there elsewhere).
 Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const std::string& unit_name,
                                    const SpawnOptions& opts = {});
+
+// Whether spawn_detached asks systemd (PID 1 is systemd, systemd-run is
+// there, PHOENIX_GPU_NO_SYSTEMD is unset).
+bool worker_via_systemd();
 
 enum class ExecWait {
   Exec,       // it runs another program now

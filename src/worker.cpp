@@ -230,7 +230,14 @@ int Worker::run() {
   status_.container = name_;
   status_.lxcpath = lxcpath_;
   status_.worker_pid = static_cast<int>(::getpid());
-  if (const char* cg = std::getenv("PHOENIX_GPU_WORKER_CGROUP")) status_.cgroup = cg;
+  if (const char* cg = std::getenv("PHOENIX_GPU_WORKER_CGROUP")) {
+    status_.cgroup = cg;
+  } else if (auto own = read_small_file("/proc/self/cgroup", 65536)) {
+    // Started by systemd: its transient unit's cgroup (the cgroup2 line).
+    for (auto line : split_lines(*own))
+      if (line.rfind("0::", 0) == 0) status_.cgroup = std::string(line.substr(3));
+  }
+  if (const char* note = std::getenv("PHOENIX_GPU_SPAWN_NOTE")) spdlog::warn("{}", note);
   auto old = read_status(state_.status_path());
   status_.started_unix_ms = old ? old->started_unix_ms : unix_ms();
 

@@ -28,6 +28,7 @@ int cmd_doctor(const CommonOptions& common) {
                         {"majors", r.host.majors.by_name},
                         {"cgroup_layout", r.cgroup_layout},
                         {"lxc_version", r.lxc_version},
+                        {"worker_via_systemd", r.worker_via_systemd},
                         {"problems", r.has_problems()},
                         {"findings", findings}};
     // /proc/devices lists every driver; keep the NVIDIA ones.

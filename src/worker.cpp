@@ -112,11 +112,20 @@ class Worker {
 };
 
 bool Worker::wait_running(LxcContainer& c, Millis budget) {
-  // The monitor answers commands once the container is RUNNING; wait() is
-  // bounded by its timeout (whole seconds).
+  // The monitor answers commands once the container is RUNNING. wait() does
+  // not return when the container stops instead (it polls until its
+  // timeout), so wait in one-second steps and give up once it is STOPPED:
+  // started by this start's hook, the container was at least STARTING, and
+  // STOPPED means that start is over (a unit stopped mid-start, a failure).
   struct lxc_container* raw = c.raw();
-  int secs = static_cast<int>(std::clamp<long long>(budget.count() / 1000, 1, 24 * 3600));
-  return raw->wait(raw, "RUNNING", secs);
+  const auto deadline = Clock::now() + budget;
+  do {
+    const char* st = raw->state(raw);
+    if (st != nullptr && std::string_view(st) == "RUNNING") return true;
+    if (st != nullptr && std::string_view(st) == "STOPPED") return false;
+    if (raw->wait(raw, "RUNNING", 1)) return true;
+  } while (Clock::now() < deadline);
+  return false;
 }
 
 bool Worker::resolve_pending_nodes() {

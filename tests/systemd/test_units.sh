@@ -118,15 +118,30 @@ count_units() { systemctl list-units --all --plain --no-legend | wc -l; }
 count_cgroups() { find /sys/fs/cgroup -type d | wc -l; }
 count_procs() { ls /proc | grep -c '^[0-9]'; }
 state_entries() { find "$PHOENIX_GPU_STATE_DIR" -mindepth 1 | wc -l; }
+# systemctl start returns once lxc-start runs (Type=simple): wait for this
+# start's own result (status.json is rewritten at every start).
+start_verified() {
+    local name=$1 old
+    old=$(phx_gpu_status "$name" started_unix_ms)
+    systemctl start "pve-container@$name.service"
+    for _ in $(seq 200); do
+        [[ $(phx_gpu_status "$name" started_unix_ms) != "$old" && $(phx_gpu_status "$name") == verified ]] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+# Stopped during its start, before the worker saw it RUNNING.
 systemctl start pve-container@101.service
-phx_wait_gpu_status 101 verified 20 || phx_fail "101 not verified"
+systemctl stop pve-container@101.service
+wait_nothing_left 101 || phx_fail "101: stopping the unit during the start left something"
+echo "ok: 101: stopping pve-container@101 during its start leaves no worker, unit or cgroup"
+start_verified 101 || phx_fail "101 not verified"
 systemctl stop pve-container@101.service
 wait_nothing_left 101 || phx_fail "101: stop left something"
 before="units $(count_units) cgroups $(count_cgroups) procs $(count_procs) state $(state_entries)"
 t0=$SECONDS
 for i in $(seq 20); do
-    systemctl start pve-container@101.service
-    phx_wait_gpu_status 101 verified 20 || phx_fail "cycle $i: 101 not verified (state: $(phx_gpu_status 101))"
+    start_verified 101 || phx_fail "cycle $i: 101 not verified (state: $(phx_gpu_status 101))"
     systemctl stop pve-container@101.service
     wait_nothing_left 101 || phx_fail "cycle $i: stop left something"
 done

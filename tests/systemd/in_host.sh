@@ -19,7 +19,7 @@ user_tests=(test_privileged_nodes test_unprivileged_nodes test_hotplug test_veri
             test_do_no_harm)
 
 # Integration tests that fail on LXC 6.0 in this host today (README, "LXC 6.0").
-read -r -a known_failing <<<"${PHX_SYSTEMD_HOST_KNOWN_FAILING-test_do_no_harm}"
+read -r -a known_failing <<<"${PHX_SYSTEMD_HOST_KNOWN_FAILING-}"
 
 ok() { echo "ok: $*" | tee -a "$out/summary"; }
 fail() { echo "FAIL: $*" | tee -a "$out/summary"; echo "$*" >>"$fails"; }

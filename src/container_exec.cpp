@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -163,6 +164,11 @@ Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payloa
   if (launcher < 0) return Error{"fork", c.name(), fork_errno, "cannot start the attach"};
   wr.reset();
   attached_wr.reset();
+  // The launcher's end wakes the loop at once (a pidfd polls readable when
+  // the process exits): the check's result is there the moment it is, not at
+  // the next tick of a sleep. Kernels before 5.3 have no pidfd_open: a 1 ms
+  // tick then.
+  UniqueFd launcher_fd(static_cast<int>(::syscall(SYS_pidfd_open, launcher, 0)));
   ::fcntl(rd.get(), F_SETFL, O_NONBLOCK);
   ::fcntl(attached_rd.get(), F_SETFL, O_NONBLOCK);
   AttachRun run;
@@ -194,12 +200,12 @@ Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payloa
       }
       break;
     }
-    if (eof) {
-      ::usleep(10'000);
-      continue;
-    }
-    struct pollfd pfd {rd.get(), POLLIN, 0};
-    ::poll(&pfd, 1, 50);
+    const auto until = run.timed_out ? killed_at + kKillGrace : deadline;
+    auto wait_ms = std::chrono::duration_cast<Millis>(until - now).count() + 1;
+    wait_ms = std::min<decltype(wait_ms)>(wait_ms, launcher_fd || !eof ? 50 : 1);
+    struct pollfd pfd[2] = {{launcher_fd.get(), POLLIN, 0}, {eof ? -1 : rd.get(), POLLIN, 0}};
+    ::poll(pfd, 2, static_cast<int>(wait_ms));
+    if (eof) continue;
     for (std::size_t got = 0; got < kReadPerPass;) {
       ssize_t n = ::read(rd.get(), buf, sizeof buf);
       if (n > 0) {

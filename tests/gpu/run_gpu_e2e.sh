@@ -923,7 +923,7 @@ hook_breakdown() {
     if start_ct "$name" INFO; then
         wait_final "$name" 30
         local pid
-        pid=$(lxc-info -n "$name" -P "$LXCPATH" -p -H 2>/dev/null)
+        pid=$(lxcrun 20 lxc-info -n "$name" -P "$LXCPATH" -p -H 2>/dev/null)
         for ((i = 0; i < TIMING_RUNS && ${#pid} > 0; i++)); do
             t0=${EPOCHREALTIME/./}
             LXC_NAME=$name LXC_CONFIG_FILE=$LXCPATH/$name/config LXC_HOOK_VERSION=0 LXC_PID=$pid \

@@ -63,6 +63,24 @@ void record_no_plan(const HookRuntime& rt, const std::string& reason) {
   if (auto ok = write_status(rt.state.status_path(), st); !ok) spdlog::warn("{}", ok.error().message());
 }
 
+// Where a pre-start's time goes, step by step, for the debug log: the hook
+// runs in every container start, and its cost is measured against that.
+class Laps {
+ public:
+  explicit Laps(Clock::time_point t0) : last_(t0) {}
+  void lap(const char* step) {
+    const auto now = Clock::now();
+    text_ += (text_.empty() ? "" : ", ") + std::string(step) + " " +
+             fmt::format("{:.2f}", std::chrono::duration<double, std::milli>(now - last_).count());
+    last_ = now;
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  Clock::time_point last_;
+  std::string text_;
+};
+
 }  // namespace
 
 HostSnapshot wait_for_driver(const HostRoot& root, Millis wait, bool try_load) {
@@ -95,6 +113,8 @@ int run_pre_start(const HookRuntime& rt) {
   const std::string env = items->values.joined(ListKey::Environment);
   const ContainerPolicy policy = parse_policy(env, rt.cfg);
   for (const auto& w : policy.warnings) spdlog::warn("{}", w);
+  Laps laps(t0);
+  laps.lap("config");
 
   if (auto ok = make_dirs(rt.state.dir(), 0755); !ok) {
     spdlog::warn("{}; the container starts without GPUs. Fix: make {} writable for root", ok.error().message(),
@@ -135,6 +155,7 @@ int run_pre_start(const HookRuntime& rt) {
     }
   }
   for (const auto& p : host.problems) spdlog::warn("{}", p.message());
+  laps.lap("host");
 
   auto plan = make_plan(host, policy.plan_request());
   if (!plan) return fail("no GPU plan: " + plan.error().message());
@@ -150,6 +171,7 @@ int run_pre_start(const HookRuntime& rt) {
   // The host config's problems (a broken file: built-in defaults in use)
   // travel with the plan into the status.
   for (const auto& w : rt.cfg.warnings) plan->warnings.push_back("host config: " + w);
+  laps.lap("plan");
   int pending = 0;
   for (const auto& n : plan->nodes) {
     if (n.pending.empty()) continue;
@@ -188,6 +210,7 @@ int run_pre_start(const HookRuntime& rt) {
     }
   }
 
+  laps.lap("host nodes");
   PlanFile pf;
   pf.container = ctx.name;
   pf.lxcpath = ctx.lxcpath;
@@ -202,6 +225,8 @@ int run_pre_start(const HookRuntime& rt) {
   prepare_driver_bind(rt.state, rt.root, policy.driver_install.value_or(rt.cfg.install_strategy),
                       plan->driver_version, plan->capabilities);
   prepare_proc_view(rt.state, rt.root);
+  laps.lap("state files");
+  spdlog::debug("pre-start steps (ms): {}", laps.text());
   if (failed > 0 && policy.required) return fail(std::to_string(failed) + " host node(s) could not be created");
 
   std::string names;

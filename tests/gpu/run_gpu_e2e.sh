@@ -900,9 +900,17 @@ median() {
 # and T_HOOK_SAMPLES_*.
 hook_breakdown() {
     local name=$1 i t0 t1 scratch=$T/scratch-$1
-    local -a pre=() mnt=() post=() tru=()
+    local -a pre=() mnt=() post=() tru=() floor=()
     mkdir -p "$scratch/dev"
+    # A config without a GPU policy: pre-start starts, reads the host config, sets up its log,
+    # reads this file and ends. Our binary's own floor, above /bin/true's.
+    printf 'lxc.uts.name = %s\n' "$name" >"$scratch/no-policy.conf"
     for ((i = 0; i < TIMING_RUNS; i++)); do
+        t0=${EPOCHREALTIME/./}
+        LXC_NAME=$name LXC_CONFIG_FILE=$scratch/no-policy.conf LXC_HOOK_VERSION=0 \
+            "$HOOK_DIR/pre-start" "$name" lxc pre-start 2>/dev/null
+        t1=${EPOCHREALTIME/./}
+        floor+=("$(awk -v d=$((t1 - t0)) 'BEGIN {printf "%.3f", d / 1000}')")
         t0=${EPOCHREALTIME/./}
         LXC_NAME=$name LXC_CONFIG_FILE=$LXCPATH/$name/config LXC_HOOK_VERSION=0 \
             "$HOOK_DIR/pre-start" "$name" lxc pre-start 2>/dev/null
@@ -920,6 +928,15 @@ hook_breakdown() {
         t1=${EPOCHREALTIME/./}
         tru+=("$(awk -v d=$((t1 - t0)) 'BEGIN {printf "%.3f", d / 1000}')")
     done
+    # pre-start's own steps (its debug line), five runs
+    printf '[log]\nlevel = "debug"\n' >"$PHOENIX_GPU_CONFIG"
+    for ((i = 0; i < 5; i++)); do
+        LXC_NAME=$name LXC_CONFIG_FILE=$LXCPATH/$name/config LXC_HOOK_VERSION=0 \
+            "$HOOK_DIR/pre-start" "$name" lxc pre-start 2>/dev/null
+    done
+    printf '[log]\nlevel = "info"\n' >"$PHOENIX_GPU_CONFIG"
+    T_HOOK_STEPS=$(grep -o 'pre-start steps (ms): .*' "$PHOENIX_GPU_LOG_DIR/$name.log" 2>/dev/null | tail -n 5 |
+        sed 's/^pre-start steps (ms): //')
     if start_ct "$name" INFO; then
         wait_final "$name" 30
         local pid
@@ -938,6 +955,7 @@ hook_breakdown() {
     T_HOOK_MOUNT=$(printf '%s\n' "${mnt[@]}" | median) T_HOOK_SAMPLES_MOUNT="${mnt[*]}"
     T_HOOK_POST=$(printf '%s\n' "${post[@]}" | median) T_HOOK_SAMPLES_POST="${post[*]}"
     T_HOOK_TRUE=$(printf '%s\n' "${tru[@]}" | median) T_HOOK_SAMPLES_TRUE="${tru[*]}"
+    T_HOOK_FLOOR=$(printf '%s\n' "${floor[@]}" | median) T_HOOK_SAMPLES_FLOOR="${floor[*]}"
 }
 
 run_timings() {
@@ -1059,6 +1077,10 @@ write_results() {
                 printf '%-52s %10s   %s\n' "hook alone: mount (unshare -m, scratch dev/)" "${T_HOOK_MOUNT:--}" "${T_HOOK_SAMPLES_MOUNT:-}"
                 printf '%-52s %10s   %s\n' "hook alone: post-start (spawns the worker)" "${T_HOOK_POST:--}" "${T_HOOK_SAMPLES_POST:-}"
                 printf '%-52s %10s   %s\n' "/bin/true alone (the exec floor)" "${T_HOOK_TRUE:--}" "${T_HOOK_SAMPLES_TRUE:-}"
+                printf '%-52s %10s   %s\n' "pre-start, config without GPU policy (our floor)" "${T_HOOK_FLOOR:--}" "${T_HOOK_SAMPLES_FLOOR:-}"
+                while IFS= read -r line; do
+                    [[ -n $line ]] && printf '%-52s %10s   %s\n' "pre-start steps (debug log)" "" "$line"
+                done <<<"${T_HOOK_STEPS:-}"
             fi
             printf '%-52s %10s   %s\n' "lxc-start returned -> verified (rows a b c f h)" \
                 "$(printf '%s\n' "${VERIFY_MS[@]}" | median)" "${VERIFY_MS[*]}"

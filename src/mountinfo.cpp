@@ -10,6 +10,29 @@ bool MountEntry::has_option(const std::string& o) const {
   return std::find(super_options.begin(), super_options.end(), o) != super_options.end();
 }
 
+namespace {
+
+// The kernel escapes space, tab, newline and backslash in mountinfo paths
+// as \ooo (fs/proc_namespace.c, mangle()).
+std::string unescape_octal(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      const char a = s[i + 1], b = s[i + 2], c = s[i + 3];
+      if (a >= '0' && a <= '3' && b >= '0' && b <= '7' && c >= '0' && c <= '7') {
+        out += static_cast<char>((a - '0') * 64 + (b - '0') * 8 + (c - '0'));
+        i += 3;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<MountEntry> parse_mountinfo(const std::string& text) {
   std::vector<MountEntry> out;
   for (auto line : split_lines(text)) {
@@ -19,7 +42,7 @@ std::vector<MountEntry> parse_mountinfo(const std::string& text) {
     auto fields = split(line.substr(0, sep), ' ');
     auto tail = split(line.substr(sep + 3), ' ');
     if (fields.size() < 5 || tail.size() < 3) continue;
-    out.push_back(MountEntry{fields[3], fields[4], tail[0], split(tail[2], ',')});
+    out.push_back(MountEntry{unescape_octal(fields[3]), unescape_octal(fields[4]), tail[0], split(tail[2], ',')});
   }
   return out;
 }

@@ -938,6 +938,18 @@ phx_gpu_state_dir() {
     echo "$PHOENIX_GPU_STATE_DIR/$out/$1"
 }
 
+# phx_status_json NAME : the path of NAME's status.json.
+phx_status_json() { echo "$(phx_gpu_state_dir "$1")/status.json"; }
+# phx_jget NAME PATH : a field of NAME's status.json, nested ones too (.driver.state); empty if
+# the file or the field is missing or the file is not JSON.
+phx_jget() { "${PHX_LIB%/lib.sh}/fixtures/json-get" "$(phx_status_json "$1")" "$2" 2>/dev/null || true; }
+# phx_driver_done NAME : the worker has finished NAME's driver stage (any final driver state).
+phx_driver_done() {
+    local s
+    s=$(phx_jget "$1" .driver.state)
+    [[ -n $s && $s != pending && $s != installing ]]
+}
+
 # phx_gpu_status NAME [KEY] : a top-level string or number of NAME's status.json (default
 # "state"); empty if the file or the key is missing. Nested keys (driver.state) are not read.
 phx_gpu_status() {

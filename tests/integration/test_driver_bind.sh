@@ -8,8 +8,6 @@
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
-FIX=$(cd "$(dirname "$0")/fixtures" && pwd)
-JSON=$FIX/json-get
 OLD=580.159.04
 NEW=580.200.01
 MA=usr/lib/x86_64-linux-gnu
@@ -38,12 +36,7 @@ host_driver() {
 host_driver $OLD
 
 printf '[verify]\ntimeout = 20\n' >"$PHOENIX_GPU_CONFIG"
-status_json() {
-    local esc=${PHX_LXCPATH#/}
-    echo "$PHOENIX_GPU_STATE_DIR/${esc//\//-}/$1/status.json"
-}
-driver_state() { "$JSON" "$(status_json "$1")" .driver.state 2>/dev/null || true; }
-driver_done() { local s; s=$(driver_state "$1"); [[ -n $s && $s != pending && $s != installing ]]; }
+driver_state() { phx_jget "$1" .driver.state; }
 
 env=(--env NVIDIA_VISIBLE_DEVICES=all --env NVIDIA_DRIVER_CAPABILITIES=utility,compute
     --env PHOENIX_GPU_DRIVER_INSTALL=bind)
@@ -63,7 +56,7 @@ check() {
     phx_assert_contains ",$opts," ",nosuid," "$c: nosuid"
     phx_assert_contains ",$opts," ",nodev," "$c: nodev"
     if phx_in "$c" sh -c "echo x >$lib/libcuda.so.$v" 2>/dev/null; then phx_fail "$c: libcuda writable"; fi
-    phx_wait_until 25 driver_done "$c" || phx_fail "$c: driver stage did not finish"
+    phx_wait_until 25 phx_driver_done "$c" || phx_fail "$c: driver stage did not finish"
     phx_assert_eq current "$(driver_state "$c")" "$c: driver stage current without installing"
 }
 

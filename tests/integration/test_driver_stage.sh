@@ -43,23 +43,12 @@ host_config() {
     } >"$PHOENIX_GPU_CONFIG"
 }
 
-status_json() {
-    local esc=${PHX_LXCPATH#/}
-    echo "$PHOENIX_GPU_STATE_DIR/${esc//\//-}/$1/status.json"
-}
-# jget NAME PATH : a field of NAME's status.json ("" if absent or unreadable).
-jget() { "$JSON" "$(status_json "$1")" "$2" 2>/dev/null || true; }
 
-driver_done() {
-    local s
-    s=$(jget "$1" .driver.state)
-    [[ -n $s && $s != pending && $s != installing ]]
-}
 # wait_driver NAME [SECONDS] : until the worker has finished the driver stage.
 wait_driver() {
-    phx_wait_until "${2:-30}" driver_done "$1" ||
-        phx_fail "$1: driver stage did not finish (status: $(jget "$1" .state)/$(jget "$1" .driver.state))"
-    "$JSON" "$(status_json "$1")" || phx_fail "$1: status.json is not valid JSON"
+    phx_wait_until "${2:-30}" phx_driver_done "$1" ||
+        phx_fail "$1: driver stage did not finish (status: $(phx_jget "$1" .state)/$(phx_jget "$1" .driver.state))"
+    "$JSON" "$(phx_status_json "$1")" || phx_fail "$1: status.json is not valid JSON"
 }
 
 # cmdline_of PID : the command line with spaces (bash builtins only: this runs over
@@ -108,7 +97,7 @@ workers_of() {
 }
 # For phx_wait_until, which re-runs a command (not a $(...) expanded once).
 sleeps_are() { [[ $(installer_sleeps "$1") == "$2" ]]; }
-driver_is() { [[ $(jget "$1" .driver.state) == "$2" ]]; }
+driver_is() { [[ $(phx_jget "$1" .driver.state) == "$2" ]]; }
 no_worker() { [[ $(workers_of "$1") == 0 ]]; }
 
 log_of() { cat "$PHOENIX_GPU_LOG_DIR/$1.log" 2>/dev/null || true; }
@@ -123,12 +112,12 @@ mkdir -p "$PHX_LXCPATH/cur/rootfs/$LIBDIR"
 ln -s "libnvidia-ml.so.$HOST_VER" "$PHX_LXCPATH/cur/rootfs/$LIBDIR/libnvidia-ml.so.1"
 phx_start cur
 wait_driver cur
-phx_assert_eq verified "$(jget cur .state)" "cur: verified"
-phx_assert_eq current "$(jget cur .driver.state)" "cur: driver current"
-phx_assert_eq "$HOST_VER" "$(jget cur .driver.host_version)" "cur: host version recorded"
-phx_assert_eq "$HOST_VER" "$(jget cur .driver.container_version)" "cur: container version recorded"
+phx_assert_eq verified "$(phx_jget cur .state)" "cur: verified"
+phx_assert_eq current "$(phx_jget cur .driver.state)" "cur: driver current"
+phx_assert_eq "$HOST_VER" "$(phx_jget cur .driver.host_version)" "cur: host version recorded"
+phx_assert_eq "$HOST_VER" "$(phx_jget cur .driver.container_version)" "cur: container version recorded"
 phx_assert_eq "ENOENT" "$(phx_rdev cur /var/log/fake-nvidia-installer.log)" "cur: the installer did not run"
-phx_assert_eq "0" "$(jget cur .driver.duration_ms)" "cur: no install duration"
+phx_assert_eq "0" "$(phx_jget cur .driver.duration_ms)" "cur: no install duration"
 phx_assert_contains "$(log_of cur)" "matches the host" "cur: log says the driver matches"
 phx_stop cur
 
@@ -137,15 +126,15 @@ mkct inst
 t0=$SECONDS
 phx_start inst
 wait_driver inst
-phx_assert_eq installed "$(jget inst .driver.state)" "inst: driver installed"
-phx_assert_eq runfile "$(jget inst .driver.strategy)" "inst: strategy runfile"
-phx_assert_eq "$HOST_VER" "$(jget inst .driver.container_version)" "inst: container version after install"
-phx_assert_eq 0 "$(jget inst .driver.exit_code)" "inst: exit code 0 recorded"
-d=$(jget inst .driver.duration_ms)
+phx_assert_eq installed "$(phx_jget inst .driver.state)" "inst: driver installed"
+phx_assert_eq runfile "$(phx_jget inst .driver.strategy)" "inst: strategy runfile"
+phx_assert_eq "$HOST_VER" "$(phx_jget inst .driver.container_version)" "inst: container version after install"
+phx_assert_eq 0 "$(phx_jget inst .driver.exit_code)" "inst: exit code 0 recorded"
+d=$(phx_jget inst .driver.duration_ms)
 [[ $d =~ ^[0-9]+$ ]] && ((d > 0 && d < (SECONDS - t0 + 1) * 1000)) ||
     phx_fail "inst: duration_ms [$d] not a plausible positive duration"
 echo "ok: inst: duration $d ms recorded"
-phx_assert_contains "$(jget inst .driver.output_tail)" "(version: $HOST_VER) is now complete" "inst: output tail recorded"
+phx_assert_contains "$(phx_jget inst .driver.output_tail)" "(version: $HOST_VER) is now complete" "inst: output tail recorded"
 phx_assert_eq f "$(phx_rdev inst "/$LIBDIR/libnvidia-ml.so.$HOST_VER")" "inst: libnvidia-ml.so.$HOST_VER inside"
 phx_assert_eq f "$(phx_rdev inst "/$LIBDIR/libcuda.so.$HOST_VER")" "inst: libcuda.so.$HOST_VER inside"
 args=$(phx_in inst cat /var/log/fake-nvidia-installer.log)
@@ -170,7 +159,7 @@ phx_assert_eq installed "$("$JSON" - .driver.state <<<"$out")" "status --json: .
 phx_stop inst
 phx_start inst
 wait_driver inst
-phx_assert_eq current "$(jget inst .driver.state)" "inst restart: driver current"
+phx_assert_eq current "$(phx_jget inst .driver.state)" "inst restart: driver current"
 phx_assert_eq 1 "$(phx_in inst cat /var/log/fake-nvidia-installer.log | grep -c .)" \
     "inst restart: the installer did not run again"
 phx_stop inst
@@ -179,9 +168,9 @@ phx_stop inst
 sed -i "s/ $HOST_VER / $NEW_VER /" "$host/proc/driver/nvidia/version"
 phx_start inst
 wait_driver inst
-phx_assert_eq installed "$(jget inst .driver.state)" "upgrade: driver reinstalled"
-phx_assert_eq "$NEW_VER" "$(jget inst .driver.host_version)" "upgrade: new host version"
-phx_assert_eq "$NEW_VER" "$(jget inst .driver.container_version)" "upgrade: container now has $NEW_VER"
+phx_assert_eq installed "$(phx_jget inst .driver.state)" "upgrade: driver reinstalled"
+phx_assert_eq "$NEW_VER" "$(phx_jget inst .driver.host_version)" "upgrade: new host version"
+phx_assert_eq "$NEW_VER" "$(phx_jget inst .driver.container_version)" "upgrade: container now has $NEW_VER"
 phx_assert_eq f "$(phx_rdev inst "/$LIBDIR/libnvidia-ml.so.$NEW_VER")" "upgrade: libnvidia-ml.so.$NEW_VER inside"
 phx_assert_eq ENOENT "$(phx_rdev inst "/$LIBDIR/libnvidia-ml.so.$HOST_VER")" "upgrade: old library replaced"
 phx_assert_contains "$(log_of inst)" "does not match the host's $NEW_VER" "upgrade: log names the mismatch"
@@ -193,10 +182,10 @@ host_config runfile "$PHX_T/inst-fail" 60
 mkct fail
 phx_start fail
 wait_driver fail
-phx_assert_eq failed "$(jget fail .driver.state)" "fail: driver failed"
-phx_assert_eq 3 "$(jget fail .driver.exit_code)" "fail: exit code 3 recorded"
-phx_assert_contains "$(jget fail .driver.message)" "exited with 3" "fail: message names the exit status"
-phx_assert_contains "$(jget fail .driver.output_tail)" "fake installer failure" "fail: output tail has the error"
+phx_assert_eq failed "$(phx_jget fail .driver.state)" "fail: driver failed"
+phx_assert_eq 3 "$(phx_jget fail .driver.exit_code)" "fail: exit code 3 recorded"
+phx_assert_contains "$(phx_jget fail .driver.message)" "exited with 3" "fail: message names the exit status"
+phx_assert_contains "$(phx_jget fail .driver.output_tail)" "fake installer failure" "fail: output tail has the error"
 phx_assert_contains "$(log_of fail)" "fake installer failure" "fail: the installer's message is in the log"
 phx_assert_eq RUNNING "$(phx_state fail)" "fail: container keeps running"
 
@@ -206,11 +195,11 @@ rc=0
 out=$(timeout 60 "$PHX_CLI" install-driver fail -P "$PHX_LXCPATH" 2>&1) || rc=$?
 phx_assert_eq 0 "$rc" "install-driver by hand: exit 0"
 phx_assert_contains "$out" "driver installed" "install-driver by hand: reports installed"
-phx_assert_eq installed "$(jget fail .driver.state)" "install-driver by hand: status.json updated"
+phx_assert_eq installed "$(phx_jget fail .driver.state)" "install-driver by hand: status.json updated"
 phx_assert_eq f "$(phx_rdev fail "/$LIBDIR/libcuda.so.$HOST_VER")" "install-driver by hand: library inside"
 rc=0
 out=$(timeout 60 "$PHX_CLI" install-driver fail -P "$PHX_LXCPATH" 2>&1) || rc=$?
-phx_assert_eq "0 current" "$rc $(jget fail .driver.state)" "install-driver again: current, exit 0"
+phx_assert_eq "0 current" "$rc $(phx_jget fail .driver.state)" "install-driver again: current, exit 0"
 phx_stop fail
 
 # --- timeout: the installer and everything it started are killed ---------------------
@@ -221,11 +210,11 @@ init=$(phx_init_pid hang)
 phx_wait_until 15 sleeps_are "$init" 1 || phx_fail "hang: the hanging installer never ran"
 echo "ok: hang: installer running"
 wait_driver hang 30
-phx_assert_eq timeout "$(jget hang .driver.state)" "hang: driver timeout"
-d=$(jget hang .driver.duration_ms)
+phx_assert_eq timeout "$(phx_jget hang .driver.state)" "hang: driver timeout"
+d=$(phx_jget hang .driver.duration_ms)
 ((d >= 3000 && d < 10000)) || phx_fail "hang: duration_ms $d, expected about 3000"
 echo "ok: hang: killed after $d ms"
-phx_assert_contains "$(jget hang .driver.output_tail)" "waiting forever" "hang: output tail recorded"
+phx_assert_contains "$(phx_jget hang .driver.output_tail)" "waiting forever" "hang: output tail recorded"
 phx_assert_eq 0 "$(installer_sleeps "$init")" "hang: no sleep 1000 left in the container"
 phx_assert_eq 0 "$(ns_procs "$(readlink "/proc/$init/ns/pid")" --installer)" "hang: no installer process left in the container"
 phx_assert_eq "" "$(phx_in hang ls /tmp)" "hang: the copied installer is removed from /tmp"
@@ -239,7 +228,7 @@ host_config runfile "$PHX_T/inst-none" 60
 mkct noinst
 phx_start noinst
 wait_driver noinst
-phx_assert_eq no-installer "$(jget noinst .driver.state)" "noinst: state no-installer"
+phx_assert_eq no-installer "$(phx_jget noinst .driver.state)" "noinst: state no-installer"
 phx_assert_contains "$(log_of noinst)" "expected $PHX_T/inst-none/NVIDIA-Linux-x86_64-$HOST_VER.run" \
     "noinst: log names the exact expected path"
 phx_stop noinst
@@ -250,9 +239,9 @@ host_config command "$PHX_T/inst-none" 60 "$cmd"
 mkct cmd
 phx_start cmd
 wait_driver cmd
-phx_assert_eq "installed command" "$(jget cmd .driver.state) $(jget cmd .driver.strategy)" "cmd: installed by command"
+phx_assert_eq "installed command" "$(phx_jget cmd .driver.state) $(phx_jget cmd .driver.strategy)" "cmd: installed by command"
 phx_assert_eq "v$HOST_VER" "$(phx_in cmd cat "/$LIBDIR/libnvidia-ml.so.$HOST_VER")" "cmd: {version} substituted"
-phx_assert_contains "$(jget cmd .driver.output_tail)" "command-installed $HOST_VER" "cmd: output tail"
+phx_assert_contains "$(phx_jget cmd .driver.output_tail)" "command-installed $HOST_VER" "cmd: output tail"
 phx_stop cmd
 
 # --- per-container override: host says none, the container says command --------------
@@ -260,7 +249,7 @@ host_config none "$PHX_T/inst-none" 60 "$cmd"
 mkct over --env PHOENIX_GPU_DRIVER_INSTALL=command
 phx_start over
 wait_driver over
-phx_assert_eq "installed command" "$(jget over .driver.state) $(jget over .driver.strategy)" \
+phx_assert_eq "installed command" "$(phx_jget over .driver.state) $(phx_jget over .driver.strategy)" \
     "override: PHOENIX_GPU_DRIVER_INSTALL=command wins over the host's none"
 phx_stop over
 
@@ -269,7 +258,7 @@ host_config runfile "$PHX_T/inst-good" 60
 mkct rep --env PHOENIX_GPU_DRIVER_INSTALL=none
 phx_start rep
 wait_driver rep
-phx_assert_eq "mismatch none" "$(jget rep .driver.state) $(jget rep .driver.strategy)" "report-only: mismatch"
+phx_assert_eq "mismatch none" "$(phx_jget rep .driver.state) $(phx_jget rep .driver.strategy)" "report-only: mismatch"
 phx_assert_eq ENOENT "$(phx_rdev rep /var/log/fake-nvidia-installer.log)" "report-only: nothing installed"
 phx_assert_contains "$(log_of rep)" "PHOENIX_GPU_DRIVER_INSTALL" "report-only: log says how to fix"
 phx_stop rep
@@ -282,26 +271,26 @@ mkct race
 phx_start race
 init=$(phx_init_pid race)
 phx_wait_until 15 driver_is race installing || phx_fail "race: worker never started installing"
-phx_wait_until 15 sleeps_are "$init" 1 || phx_fail "race: the installer never ran (status $(jget race .state), driver $(jget race .driver.state): $(jget race .driver.message))"
+phx_wait_until 15 sleeps_are "$init" 1 || phx_fail "race: the installer never ran (status $(phx_jget race .state), driver $(phx_jget race .driver.state): $(phx_jget race .driver.message))"
 rc=0
 t0=$SECONDS
 out=$(timeout 30 "$PHX_CLI" install-driver race -P "$PHX_LXCPATH" 2>&1) || rc=$?
 phx_assert_eq 1 "$rc" "race: install-driver by hand exits 1 while an install runs"
 phx_assert_contains "$out" "driver busy" "race: install-driver reports busy"
 ((SECONDS - t0 < 5)) || phx_fail "race: install-driver waited for the lock instead of reporting busy"
-phx_assert_eq busy "$(jget race .driver.state)" "race: the refused attempt is recorded as busy"
+phx_assert_eq busy "$(phx_jget race .driver.state)" "race: the refused attempt is recorded as busy"
 phx_assert_eq 1 "$(installer_sleeps "$init")" "race: still exactly one installer running"
 phx_assert_eq 1 "$(workers_of race)" "race: one worker"
 # Until the worker's install ends, never a second installer.
 max=0
-while ! driver_done race || [[ $(jget race .driver.state) == busy ]]; do
+while ! phx_driver_done race || [[ $(phx_jget race .driver.state) == busy ]]; do
     n=$(installer_sleeps "$init")
     ((n > max)) && max=$n
     ((SECONDS - t0 < 30)) || phx_fail "race: the worker's install did not end"
     sleep 0.2
 done
 phx_assert_eq 1 "$max" "race: at most one installer at any time"
-phx_assert_eq timeout "$(jget race .driver.state)" "race: the worker's own result replaces busy"
+phx_assert_eq timeout "$(phx_jget race .driver.state)" "race: the worker's own result replaces busy"
 phx_assert_eq "" "$(phx_in race ls /tmp)" "race: the installer copy is removed from /tmp"
 ns=$(readlink "/proc/$init/ns/pid")
 phx_stop race
@@ -315,12 +304,12 @@ phx_assert_eq "" "$(phx_leftover_cgroups race)" "race: no cgroup left"
 host_config runfile "$PHX_T/inst-hang" 120
 phx_start race
 init=$(phx_init_pid race)
-phx_wait_until 15 sleeps_are "$init" 1 || phx_fail "race2: the installer never ran (status $(jget race .state), driver $(jget race .driver.state): $(jget race .driver.message))"
+phx_wait_until 15 sleeps_are "$init" 1 || phx_fail "race2: the installer never ran (status $(phx_jget race .state), driver $(phx_jget race .driver.state): $(phx_jget race .driver.message))"
 ns=$(readlink "/proc/$init/ns/pid")
 phx_stop race
 phx_wait_until 10 no_worker race || phx_fail "race2: worker left after a stop during the install"
 phx_wait_until 10 no_ns_procs "$ns" || phx_fail "race2: processes left in the container's pid namespace"
 echo "ok: race2: installer gone with the container (nothing left in its pid namespace)"
 phx_assert_eq "" "$(phx_leftover_cgroups race)" "race2: no cgroup left"
-phx_assert_not_contains "$(jget race .driver.state)" "installing" "race2: status does not claim an install still runs"
+phx_assert_not_contains "$(phx_jget race .driver.state)" "installing" "race2: status does not claim an install still runs"
 echo PASS

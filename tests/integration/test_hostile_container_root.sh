@@ -27,16 +27,6 @@ host_config() {
     printf '[verify]\ntimeout = 20\n[driver_install]\nstrategy = "command"\ntimeout = %s\ncommand = "%s"\n' \
         "$2" "$1" >"$PHOENIX_GPU_CONFIG"
 }
-status_json() {
-    local esc=${PHX_LXCPATH#/}
-    echo "$PHOENIX_GPU_STATE_DIR/${esc//\//-}/$1/status.json"
-}
-jget() { "$JSON" "$(status_json "$1")" "$2" 2>/dev/null || true; }
-driver_done() {
-    local s
-    s=$(jget "$1" .driver.state)
-    [[ -n $s && $s != pending && $s != installing ]]
-}
 # Processes in the pid namespace NS whose command line is CMD.
 procs_named() {
     local p n=0 a
@@ -97,7 +87,7 @@ root=$PHX_LXCPATH/ct/rootfs
 printf '%s\n' "$attack" >"$root/attack.sh"
 chmod 0755 "$root/attack.sh"
 phx_start ct
-phx_wait_until 30 driver_done ct || phx_fail "ct: the worker's driver stage did not finish"
+phx_wait_until 30 phx_driver_done ct || phx_fail "ct: the worker's driver stage did not finish"
 [[ -f $root/var/log/attack ]] || phx_fail "ct: the worker did not run the installer"
 session_ok "$root/var/log/attack" "worker's installer"
 fds_ok "$root/var/log/attack" "worker's installer"
@@ -120,8 +110,8 @@ t0=$SECONDS
 rc=0
 timeout 60 "$PHX_CLI" install-driver ct -P "$PHX_LXCPATH" >"$PHX_T/flood.out" 2>&1 || rc=$?
 ((SECONDS - t0 <= 10)) || phx_fail "flood: install-driver took $((SECONDS - t0)) s with a 2 s timeout"
-phx_assert_eq timeout "$(jget ct .driver.state)" "flood: the installer was killed at its timeout ($(jget ct .driver.message))"
-tail=$(jget ct .driver.output_tail)
+phx_assert_eq timeout "$(phx_jget ct .driver.state)" "flood: the installer was killed at its timeout ($(phx_jget ct .driver.message))"
+tail=$(phx_jget ct .driver.output_tail)
 ((${#tail} <= 17000)) || phx_fail "flood: output tail of ${#tail} bytes kept"
 [[ $tail == *flood-* || $tail == *escaped* ]] || phx_fail "flood: the tail does not have the flood: ${tail:0:200}"
 phx_wait_until 5 no_escaped_writer "$ns" ||
@@ -133,7 +123,7 @@ t0=$SECONDS
 rc=0
 timeout 60 "$PHX_CLI" install-driver ct -P "$PHX_LXCPATH" >"$PHX_T/escape.out" 2>&1 || rc=$?
 ((SECONDS - t0 <= 5)) || phx_fail "escape: install-driver took $((SECONDS - t0)) s for an installer that exits at once"
-phx_assert_eq failed "$(jget ct .driver.state)" "escape: installer exited 0 without libraries: failed"
+phx_assert_eq failed "$(phx_jget ct .driver.state)" "escape: installer exited 0 without libraries: failed"
 phx_wait_until 5 no_escaped_writer "$ns" || phx_fail "escape: the escaped writer still runs"
 echo "ok: escape: reading stopped and the writer died on the closed pipe"
 
@@ -191,8 +181,8 @@ phx_create_ct ev --env NVIDIA_VISIBLE_DEVICES=all --env PHOENIX_GPU_CREATE_NODES
 phx_start ev
 # shellcheck disable=SC2016
 phx_in ev /bin/sh -c 'touch "/dev/$(printf "x\n2001-01-01T00:00:00.000+0000 worker[1] info: GPU devices verified\rOWNED\033]52;c;cHduZWQ=\007")"' </dev/null
-phx_wait_until 15 driver_done ev || phx_fail "ev: the worker did not finish"
-phx_assert_eq timeout "$(jget ev .state)" "ev: verification timed out (uvm nodes missing)"
+phx_wait_until 15 phx_driver_done ev || phx_fail "ev: the worker did not finish"
+phx_assert_eq timeout "$(phx_jget ev .state)" "ev: verification timed out (uvm nodes missing)"
 log=$(cat "$PHOENIX_GPU_LOG_DIR/ev.log")
 phx_assert_contains "$log" 'x\x0a2001-01-01T00:00:00.000+0000 worker[1] info: GPU devices verified\x0dOWNED\x1b]52;c;cHduZWQ=\x07' \
     "log: the planted name is escaped"

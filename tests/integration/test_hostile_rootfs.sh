@@ -89,9 +89,9 @@ layout() {
     mounts_before=$(host_mounts)
     if phx_start "$ct" --quiet; then
         started=1
-        phx_wait_until 15 grep -qE '"state": "(verified|timeout)"' "$(status_json "$ct")" ||
+        phx_wait_until 15 grep -qE '"state": "(verified|timeout)"' "$(phx_status_json "$ct")" ||
             phx_fail "$ct ($name): the worker did not finish verification"
-        phx_wait_until 15 grep -qE '"state": "(current|mismatch|skipped|failed|no-installer|off)"' "$(status_json "$ct")" ||
+        phx_wait_until 15 grep -qE '"state": "(current|mismatch|skipped|failed|no-installer|off)"' "$(phx_status_json "$ct")" ||
             phx_fail "$ct ($name): the worker did not finish"
     fi
     after=$(host_snapshot)
@@ -139,15 +139,11 @@ layout() {
             ok_list+=" $short"
         fi
     done
-    "$JSON" "$(status_json "$ct")" || phx_fail "$ct ($name): status.json is not valid JSON"
+    "$JSON" "$(phx_status_json "$ct")" || phx_fail "$ct ($name): status.json is not valid JSON"
     echo "ok: $ct ($name): host untouched"
     TABLE+=("$name|RUNNING; bound:${ok_list:- none}; skipped:${skip_list:- none}|host untouched")
     phx_stop "$ct"
     phx_assert_eq "" "$(phx_leftover_cgroups "$ct")" "$ct ($name): no cgroup left"
-}
-status_json() {
-    local esc=${PHX_LXCPATH#/}
-    echo "$PHOENIX_GPU_STATE_DIR/${esc//\//-}/$1/status.json"
 }
 
 A0=(--extra 'lxc.autodev = 0')
@@ -191,8 +187,8 @@ layout "odd names in dev (newline, escape, invalid UTF-8, 250 chars, -rf) and a 
     "touch dev/\$'nvidia1\\n' 'dev/nvidia1 ' dev/\$'\\e[31mred' dev/\$'\\xff\\xfe' dev/-rf dev/\$(printf 'n%.0s' {1..250}) && mkdir dev/nvidia-uvm" \
     "${A0[@]}"
 odd=h$n
-phx_assert_eq timeout "$("$JSON" "$(status_json "$odd")" .state)" "$odd: verification timed out (nvidia-uvm spoiled)"
-listing=$("$JSON" "$(status_json "$odd")" .dev_listing)
+phx_assert_eq timeout "$("$JSON" "$(phx_status_json "$odd")" .state)" "$odd: verification timed out (nvidia-uvm spoiled)"
+listing=$("$JSON" "$(phx_status_json "$odd")" .dev_listing)
 phx_assert_contains "$listing" "nvidia-uvm" "$odd: status.json carries the /dev listing"
 phx_assert_contains "$listing" "-rf" "$odd: the listing shows the odd names"
 layout "read-only rootfs, autodev 1" none ':' --extra 'lxc.rootfs.options = ro'

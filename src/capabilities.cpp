@@ -22,18 +22,6 @@ std::string cap_name(cap_value_t c) {
 
 }  // namespace
 
-Status require_capabilities(std::initializer_list<cap_value_t> caps, const std::string& why) {
-  CapPtr cur(cap_get_proc());
-  if (!cur) return sys_error("cap_get_proc", "");
-  for (cap_value_t c : caps) {
-    cap_flag_value_t v = CAP_CLEAR;
-    if (cap_get_flag(cur.get(), c, CAP_EFFECTIVE, &v) != 0 || v != CAP_SET) {
-      return Error{"check capabilities", "", EPERM, cap_name(c) + " is missing (" + why + "); run as root"};
-    }
-  }
-  return {};
-}
-
 Status keep_only_capabilities(std::initializer_list<cap_value_t> caps) {
   std::vector<cap_value_t> keep(caps);
   for (cap_value_t c = 0; c <= CAP_LAST_CAP; ++c) {

@@ -19,9 +19,10 @@ struct HookRuntime {
   StateDir state;
 };
 
-// Never fails: problems with the config are logged and the defaults used.
-// On a context error it logs and returns the error; the hook then exits 0
-// (a misconfigured hook line must not stop a container).
+// Problems with the host config are logged and the defaults used. A context
+// error (a hook line run without LXC's variables) is logged and returned;
+// the hook then exits 0 (a misconfigured hook line must not stop a
+// container).
 Result<HookRuntime> start_hook(const std::string& type, int argc, char** argv);
 
 // Loads the host config (the defaults when it is broken, which is logged)

@@ -14,8 +14,6 @@
 namespace phx {
 namespace {
 
-std::string g_log_path;
-
 // stderr that stops after a byte budget, with one line saying so.
 class BoundedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
  public:
@@ -53,8 +51,6 @@ class BoundedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
 
 }  // namespace
 
-const std::string& container_log_path() { return g_log_path; }
-
 void setup_logging(const LogOptions& opts) {
   std::vector<spdlog::sink_ptr> sinks;
   const std::string tag = opts.container.empty() ? opts.program : opts.program + " " + opts.container;
@@ -79,7 +75,6 @@ void setup_logging(const LogOptions& opts) {
       sinks.push_back(s);
     }
   }
-  g_log_path.clear();
   if (!opts.container.empty() && !opts.log_dir.empty()) {
     ::mkdir(opts.log_dir.c_str(), 0750);
     const std::string path = opts.log_dir + "/" + opts.container + ".log";
@@ -87,7 +82,6 @@ void setup_logging(const LogOptions& opts) {
       auto s = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, false);
       s->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z " + opts.program + "[%P] %l: %v");
       sinks.push_back(s);
-      g_log_path = path;
     } catch (const spdlog::spdlog_ex&) {
       // Unwritable log directory (the mount hook of an unprivileged
       // container runs as its mapped root): stderr and syslog remain.

@@ -26,7 +26,4 @@ struct LogOptions {
 
 void setup_logging(const LogOptions& opts);
 
-// The file the per-container sink writes, or "" if it could not be opened.
-const std::string& container_log_path();
-
 }  // namespace phx

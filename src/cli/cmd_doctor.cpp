@@ -25,7 +25,6 @@ int cmd_doctor(const CommonOptions& common) {
                         {"driver_loaded", r.host.driver_loaded},
                         {"driver_version", r.host.driver ? r.host.driver->version : ""},
                         {"gpus", gpus},
-                        {"majors", r.host.majors.by_name},
                         {"cgroup_layout", r.cgroup_layout},
                         {"lxc_version", r.lxc_version},
                         {"worker_via_systemd", r.worker_via_systemd},

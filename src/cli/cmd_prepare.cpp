@@ -39,10 +39,8 @@ int cmd_prepare_host(const CommonOptions& common) {
   for (const auto& n : plan->nodes) {
     NodeOutcome out = ensure_host_node(root, n);
     if (out.action == NodeAction::Failed) ++failed;
-    if (out.action != NodeAction::Present || !common.json) {
-      std::cout << to_string(out.action) << " " << root.path(n.host_path) << " c " << n.major << ":" << n.minor
-                << (out.detail.empty() ? "" : " (" + out.detail + ")") << "\n";
-    }
+    std::cout << to_string(out.action) << " " << root.path(n.host_path) << " c " << n.major << ":" << n.minor
+              << (out.detail.empty() ? "" : " (" + out.detail + ")") << "\n";
   }
   return failed || !plan->warnings.empty() ? kProblems : kOk;
 }

@@ -10,7 +10,8 @@ int main(int argc, char** argv) {
   CLI::App app{
       "phoenix-gpu: diagnose and plan NVIDIA GPU access for LXC containers.\n"
       "The hooks in /usr/libexec/phoenix-gpu-hooks do the work at every container start;\n"
-      "this tool shows what they see and would do, without side effects.",
+      "this tool shows what they see and would do. Only prepare-host and install-driver change\n"
+      "anything (the host's nodes, a container's driver); the other commands only read.",
       "phoenix-gpu"};
   app.set_version_flag("--version", std::string("phoenix-gpu ") + PHX_VERSION);
   app.require_subcommand(1);

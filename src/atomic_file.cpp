@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "file_write.hpp"
 #include "unique_fd.hpp"
 
 namespace phx {
@@ -38,15 +39,9 @@ Status write_file_atomic(const std::string& path, std::string_view data, mode_t 
     ::unlink(tmp.c_str());
     return sys_error("fchmod", tmp, e);
   }
-  for (std::size_t done = 0; done < data.size();) {
-    ssize_t n = ::write(fd.get(), data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int e = errno;
-      ::unlink(tmp.c_str());
-      return sys_error("write", tmp, e);
-    }
-    done += static_cast<std::size_t>(n);
+  if (auto ok = write_all(fd.get(), data, tmp); !ok) {
+    ::unlink(tmp.c_str());
+    return ok;
   }
   if (::fsync(fd.get()) != 0) {
     int e = errno;

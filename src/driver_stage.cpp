@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "container_exec.hpp"
+#include "file_write.hpp"
 #include "logging.hpp"
 #include "lxc_container.hpp"
 #include "safe_path.hpp"
@@ -73,13 +74,9 @@ bool copy_fd3_to(const std::string& path) {
       return false;
     }
     if (n == 0) break;
-    for (ssize_t done = 0; done < n;) {
-      ssize_t w = ::write(out.get(), buf + done, static_cast<std::size_t>(n - done));
-      if (w <= 0) {
-        std::fprintf(stderr, "write %s: %s\n", path.c_str(), std::strerror(errno));
-        return false;
-      }
-      done += w;
+    if (auto ok = write_all(out.get(), std::string_view(buf, static_cast<std::size_t>(n)), path); !ok) {
+      std::fprintf(stderr, "%s\n", ok.error().message().c_str());
+      return false;
     }
   }
   if (::fchmod(out.get(), 0700) != 0) return false;

@@ -9,6 +9,7 @@
 
 #include "bind_mount.hpp"
 #include "driver_bind.hpp"
+#include "file_write.hpp"
 #include "host_discovery.hpp"
 #include "json_field.hpp"
 #include "nvidia_proc_view.hpp"
@@ -48,14 +49,8 @@ namespace {
 // In-place rewrite: the file is pre-created by pre-start and owned by the
 // container's mapped root, which cannot create files here.
 void write_report(const std::string& path, const MountReport& r) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC));
-  if (!fd) {
-    spdlog::debug("{}", sys_error("open", path).message());
-    return;
-  }
-  const std::string text = mount_report_to_json(r);
-  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    spdlog::debug("{}", sys_error("write", path).message());
+  if (auto ok = write_existing_file(path, mount_report_to_json(r), O_TRUNC); !ok) {
+    spdlog::debug("{}", ok.error().message());
   }
 }
 

@@ -1,11 +1,11 @@
 #include "plan_file.hpp"
 
-#include <limits>
 #include <type_traits>
 
 #include <nlohmann/json.hpp>
 
 #include "atomic_file.hpp"
+#include "json_field.hpp"
 #include "text.hpp"
 
 namespace phx {
@@ -44,14 +44,13 @@ struct Reader {
     if constexpr (std::is_same_v<T, bool>) {
       if (!it->is_boolean()) return wrong_type(where, key);
     } else if constexpr (std::is_integral_v<T>) {
-      if (!it->is_number_integer()) return wrong_type(where, key);
-      if (it->is_number_unsigned() ? it->template get<unsigned long long>() >
-                                         static_cast<unsigned long long>(std::numeric_limits<T>::max())
-                                   : (it->template get<long long>() < static_cast<long long>(std::numeric_limits<T>::min()) ||
-                                      it->template get<long long>() > static_cast<long long>(std::numeric_limits<T>::max()))) {
-        err = where + ": field '" + key + "' is out of range";
-        return false;
+      switch (json_int_value(*it, out)) {
+        case JsonInt::Ok: return true;
+        case JsonInt::NotInteger: return wrong_type(where, key);
+        case JsonInt::OutOfRange: break;
       }
+      err = where + ": field '" + key + "' is out of range";
+      return false;
     } else if constexpr (std::is_same_v<T, std::string>) {
       if (!it->is_string()) return wrong_type(where, key);
     }

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 
+#include "file_write.hpp"
 #include "mountinfo.hpp"
 #include "priority.hpp"
 #include "text.hpp"
@@ -38,12 +39,7 @@ bool systemd_running() {
          std::getenv("PHOENIX_GPU_NO_SYSTEMD") == nullptr;
 }
 
-Status write_value(const std::string& path, const std::string& value) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) return sys_error("open", path);
-  if (::write(fd.get(), value.data(), value.size()) < 0) return sys_error("write", path);
-  return {};
-}
+Status write_value(const std::string& path, const std::string& value) { return write_existing_file(path, value); }
 
 // A new v1 cpuset cgroup starts with no CPUs and refuses tasks; copy the
 // parent's unless clone_children did.

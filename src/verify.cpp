@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "container_exec.hpp"
+#include "file_write.hpp"
 #include "host_check.hpp"
 #include "host_discovery.hpp"
 #include "lxc_container.hpp"
@@ -22,15 +23,6 @@ namespace phx {
 namespace {
 
 std::string rdev_str(dev_t d) { return std::to_string(major(d)) + ":" + std::to_string(minor(d)); }
-
-void write_all(int fd, const std::string& s) {
-  std::size_t done = 0;
-  while (done < s.size()) {
-    ssize_t n = ::write(fd, s.data() + done, s.size() - done);
-    if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
-  }
-}
 
 // Names and link targets come from the container: escaped where they are
 // read, so that one check stays one line on the pipe and one entry one line
@@ -54,8 +46,7 @@ int verify_fn(void* payload) {
     NodeCheck c = check_node(n);
     out += flat(c.path) + "\t" + c.result + "\t" + std::to_string(c.err) + "\t" + flat(c.detail) + "\n";
   }
-  write_all(STDOUT_FILENO, out);
-  return 0;
+  return write_all(STDOUT_FILENO, out, "the check's output pipe") ? 0 : 1;
 }
 
 int list_fn(void*) {
@@ -73,8 +64,7 @@ int list_fn(void*) {
     for (const auto& s : subs) out += "\n/dev/" + s + ":\n" + list_directory("/dev/" + s, 100);
   }
   if (out.size() > 32 * 1024) out = out.substr(0, 32 * 1024) + "\n... (listing truncated)\n";
-  write_all(STDOUT_FILENO, out);
-  return 0;
+  return write_all(STDOUT_FILENO, out, "the listing's output pipe") ? 0 : 1;
 }
 
 // Runs fn inside the container and returns what it wrote to stdout.

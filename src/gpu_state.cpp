@@ -26,6 +26,27 @@ bool is_final(GpuState s) {
   return s != GpuState::Starting && s != GpuState::Waiting && s != GpuState::Verifying;
 }
 
+std::string_view to_string(NodeResult r) {
+  switch (r) {
+    case NodeResult::Ok: return "ok";
+    case NodeResult::NoDriver: return "no-driver";
+    case NodeResult::Denied: return "denied";
+    case NodeResult::Missing: return "missing";
+    case NodeResult::WrongType: return "wrong-type";
+    case NodeResult::WrongRdev: return "wrong-rdev";
+    case NodeResult::Error: return "error";
+    case NodeResult::Pending: return "pending";
+    case NodeResult::HostChanged: return "host-changed";
+  }
+  return "?";
+}
+
+std::optional<NodeResult> parse_node_result(std::string_view s) {
+  for (NodeResult v : kAllNodeResults)
+    if (to_string(v) == s) return v;
+  return std::nullopt;
+}
+
 std::string_view to_string(DriverState s) {
   switch (s) {
     case DriverState::Pending: return "pending";

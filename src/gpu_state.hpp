@@ -1,5 +1,5 @@
-// The closed sets of states status.json speaks: one container's GPU state
-// and its driver stage. Code uses the enums; the strings exist only at the
+// The closed sets of states status.json speaks: one container's GPU state,
+// each node's check and the driver stage. Code uses the enums; the strings exist only at the
 // JSON and display boundary (to_string / parse_*), and phoenix-gpu(1)
 // documents each value with its meaning and exit code.
 #pragma once
@@ -42,6 +42,26 @@ enum class DriverState {
   Failed,       // the lookup or the install failed
   Skipped,      // the host's driver version is unknown
 };
+
+// One planned node's check (status.json "nodes[].result").
+enum class NodeResult {
+  Ok,           // exists inside, the planned char device, opens
+  NoDriver,     // allowed, but no driver behind it (ENXIO/ENODEV: simulated hosts)
+  Denied,       // the device cgroup refuses it (EPERM)
+  Missing,      // not in the container's /dev
+  WrongType,    // something else there (an unfilled bind placeholder, a link)
+  WrongRdev,    // a char device with another major:minor
+  Error,        // the check itself failed (another errno, no answer)
+  Pending,      // not makeable yet (its module is not loaded): not looked for
+  HostChanged,  // passes inside, but the host no longer backs it
+};
+
+inline constexpr std::array kAllNodeResults{
+    NodeResult::Ok,        NodeResult::NoDriver, NodeResult::Denied,  NodeResult::Missing,     NodeResult::WrongType,
+    NodeResult::WrongRdev, NodeResult::Error,    NodeResult::Pending, NodeResult::HostChanged};
+
+std::string_view to_string(NodeResult r);
+std::optional<NodeResult> parse_node_result(std::string_view s);
 
 inline constexpr std::array kAllDriverStates{DriverState::Pending,   DriverState::Current,     DriverState::Mismatch,
                                              DriverState::Installing, DriverState::Installed,  DriverState::Busy,

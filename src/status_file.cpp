@@ -13,7 +13,7 @@ using nlohmann::json;
 std::string status_to_json(const GpuStatus& s, bool pretty) {
   json nodes = json::array();
   for (const auto& n : s.nodes) {
-    nodes.push_back({{"path", n.path}, {"result", n.result}, {"errno", n.err ? errno_name(n.err) : ""},
+    nodes.push_back({{"path", n.path}, {"result", to_string(n.result)}, {"errno", n.err ? errno_name(n.err) : ""},
                      {"detail", n.detail}, {"hotplugged", n.hotplugged}});
   }
   json j = {{"format", "phoenix-gpu-status"},
@@ -65,7 +65,9 @@ Result<GpuStatus> status_from_json(const std::string& text, const std::string& p
     for (const auto& n : j.at("nodes")) {
       NodeCheck c;
       c.path = n.at("path").get<std::string>();
-      c.result = n.at("result").get<std::string>();
+      const auto result = parse_node_result(n.at("result").get<std::string>());
+      if (!result) return parse_error(path, "bad field: unknown node result '" + n.at("result").get<std::string>() + "'");
+      c.result = *result;
       c.detail = n.at("detail").get<std::string>();
       c.hotplugged = n.at("hotplugged").get<bool>();
       s.nodes.push_back(std::move(c));
@@ -95,7 +97,9 @@ std::string first_problem(const GpuStatus& s) {
   if (s.state == GpuState::Verified) return "";
   if (!s.message.empty()) return s.message;
   for (const auto& n : s.nodes) {
-    if (n.result != "ok" && n.result != "no-driver") return n.path + " " + n.result + (n.detail.empty() ? "" : ": " + n.detail);
+    if (n.result != NodeResult::Ok && n.result != NodeResult::NoDriver) {
+      return n.path + " " + std::string(to_string(n.result)) + (n.detail.empty() ? "" : ": " + n.detail);
+    }
   }
   return "";
 }

@@ -16,15 +16,14 @@ inline constexpr int kStatusFormatVersion = 2;
 // One planned node as seen from inside the container.
 struct NodeCheck {
   std::string path;
-  // ok | no-driver (allowed, but no driver behind it: simulated hosts only)
-  // | denied | missing | wrong-type | wrong-rdev | error
-  // | pending (not makeable yet: its module is not loaded, ...)
-  // | host-changed (the host no longer backs it: GPU gone, major changed)
-  std::string result;
+  NodeResult result = NodeResult::Error;
   int err = 0;
   std::string detail;
   bool hotplugged = false;
-  bool passed(bool simulated_host) const { return result == "ok" || (simulated_host && result == "no-driver"); }
+  // no-driver passes only on a simulated host, where no driver can be.
+  bool passed(bool simulated_host) const {
+    return result == NodeResult::Ok || (simulated_host && result == NodeResult::NoDriver);
+  }
 };
 
 struct DriverStage {

@@ -29,11 +29,9 @@ std::string rdev_str(dev_t d) { return std::to_string(major(d)) + ":" + std::to_
 // of the listing, and no control byte reaches a log or a terminal.
 std::string flat(const std::string& s) { return escape_control(s); }
 
-bool known_result(std::string_view r) {
-  for (std::string_view k : {"ok", "missing", "error", "wrong-type", "wrong-rdev", "denied", "no-driver"})
-    if (r == k) return true;
-  return false;
-}
+// What the check inside may answer: pending and host-changed are the
+// host side's to say.
+bool inside_result(NodeResult r) { return r != NodeResult::Pending && r != NodeResult::HostChanged; }
 
 struct VerifyPayload {
   const std::vector<PlannedNode>* nodes;
@@ -44,7 +42,7 @@ int verify_fn(void* payload) {
   std::string out;
   for (const auto& n : *p->nodes) {
     NodeCheck c = check_node(n);
-    out += flat(c.path) + "\t" + c.result + "\t" + std::to_string(c.err) + "\t" + flat(c.detail) + "\n";
+    out += flat(c.path) + "\t" + std::string(to_string(c.result)) + "\t" + std::to_string(c.err) + "\t" + flat(c.detail) + "\n";
   }
   return write_all(STDOUT_FILENO, out, "the check's output pipe") ? 0 : 1;
 }
@@ -105,18 +103,18 @@ NodeCheck check_node(const PlannedNode& node) {
   struct stat st {};
   if (::lstat(node.container_path.c_str(), &st) != 0) {
     c.err = errno;
-    c.result = errno == ENOENT ? "missing" : "error";
+    c.result = errno == ENOENT ? NodeResult::Missing : NodeResult::Error;
     c.detail = std::strerror(errno);
     return c;
   }
   if (!S_ISCHR(st.st_mode)) {
-    c.result = "wrong-type";
+    c.result = NodeResult::WrongType;
     c.detail = S_ISREG(st.st_mode) ? "a regular file (an unfilled placeholder)" : "not a character device";
     return c;
   }
   const dev_t want = makedev(static_cast<unsigned>(node.major), static_cast<unsigned>(node.minor));
   if (st.st_rdev != want) {
-    c.result = "wrong-rdev";
+    c.result = NodeResult::WrongRdev;
     c.detail = "is " + rdev_str(st.st_rdev) + ", planned " + rdev_str(want);
     return c;
   }
@@ -125,17 +123,17 @@ NodeCheck check_node(const PlannedNode& node) {
   const int flags = (node.mode & 0222) ? O_RDWR : O_RDONLY;
   UniqueFd fd(::open(node.container_path.c_str(), flags | O_NOCTTY | O_NONBLOCK | O_CLOEXEC));
   if (fd) {
-    c.result = "ok";
+    c.result = NodeResult::Ok;
     return c;
   }
   c.err = errno;
   c.detail = std::strerror(errno);
   if (errno == EPERM) {
-    c.result = "denied";
+    c.result = NodeResult::Denied;
   } else if (errno == ENXIO || errno == ENODEV) {
-    c.result = "no-driver";
+    c.result = NodeResult::NoDriver;
   } else {
-    c.result = "error";
+    c.result = NodeResult::Error;
   }
   return c;
 }
@@ -187,7 +185,8 @@ Result<std::vector<NodeCheck>> verify_in_container(LxcContainer& c, const std::v
     if (f.size() != 4) continue;
     NodeCheck nc;
     nc.path = escape_control(f[0]);
-    nc.result = known_result(f[1]) ? f[1] : "error";
+    const auto r = parse_node_result(f[1]);
+    nc.result = r && inside_result(*r) ? *r : NodeResult::Error;
     nc.err = static_cast<int>(parse_int(f[2]).value_or(0));
     nc.detail = escape_control(f[3]);
     checks.push_back(std::move(nc));
@@ -210,16 +209,16 @@ std::vector<NodeCheck> merge_checks(const std::vector<PlannedNode>& nodes, const
   std::size_t next = 0;
   for (const auto& n : nodes) {
     if (!n.pending.empty()) {
-      out.push_back(NodeCheck{n.container_path, "pending", 0, n.pending, false});
+      out.push_back(NodeCheck{n.container_path, NodeResult::Pending, 0, n.pending, false});
       continue;
     }
-    NodeCheck c = next < ready.size() ? ready[next] : NodeCheck{n.container_path, "error", 0, "not checked", false};
+    NodeCheck c = next < ready.size() ? ready[next] : NodeCheck{n.container_path, NodeResult::Error, 0, "not checked", false};
     ++next;
     // A node that checks fine inside (or has no driver behind it on a
     // simulated host) must also still be backed by the host.
-    if (c.result == "ok" || c.result == "no-driver") {
+    if (c.result == NodeResult::Ok || c.result == NodeResult::NoDriver) {
       if (std::string why = host_node_problem(n, host); !why.empty()) {
-        c.result = "host-changed";
+        c.result = NodeResult::HostChanged;
         c.err = 0;
         c.detail = why;
       }
@@ -251,30 +250,30 @@ Result<std::string> list_dev_in_container(LxcContainer& c) {
 }
 
 std::string explain(const NodeCheck& c) {
-  if (c.result == "missing") {
+  if (c.result == NodeResult::Missing) {
     return c.path + " does not exist in the container: the host node was missing at start and did not appear. "
                     "Fix: load the driver module that provides it on the host (nvidia_uvm for /dev/nvidia-uvm*), "
                     "then 'phoenix-gpu doctor'";
   }
-  if (c.result == "wrong-type") {
+  if (c.result == NodeResult::WrongType) {
     return c.path + " is " + c.detail + ". Fix: restart the container once the host node exists";
   }
-  if (c.result == "wrong-rdev") {
+  if (c.result == NodeResult::WrongRdev) {
     return c.path + " " + c.detail + " (stale after a driver reload?). Fix: restart the container";
   }
-  if (c.result == "denied") {
+  if (c.result == NodeResult::Denied) {
     return c.path + " is denied by the device cgroup (EPERM) although the hooks allow a denied node at every "
                     "start: an lxc.cgroup*.devices.deny line for it, a missing start-host hook (the snippet not "
                     "included), or rules changed while the container runs (on cgroup2 a live devices.allow turns a "
                     "container that allowed every device into an allow-list). Fix: remove the deny line, include the "
                     "snippet, or restart the container";
   }
-  if (c.result == "no-driver") {
+  if (c.result == NodeResult::NoDriver) {
     return c.path + " is allowed but has no driver behind it (" + c.detail + "). Fix: check the host driver with "
                     "'phoenix-gpu doctor'";
   }
-  if (c.result == "pending") return c.path + " is pending: " + c.detail;
-  if (c.result == "host-changed") return c.path + ": " + c.detail;
+  if (c.result == NodeResult::Pending) return c.path + " is pending: " + c.detail;
+  if (c.result == NodeResult::HostChanged) return c.path + ": " + c.detail;
   return c.path + ": " + c.detail;
 }
 

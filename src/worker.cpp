@@ -58,7 +58,7 @@ UniqueFd watch_host_dirs(const HostRoot& root, const std::vector<PlannedNode>& n
 std::string first_failing(const std::vector<NodeCheck>& checks, bool simulated) {
   if (checks.empty()) return "the nodes could not be checked inside the container";
   for (const auto& k : checks)
-    if (!k.passed(simulated)) return k.path + " " + k.result + (k.detail.empty() ? "" : ": " + k.detail);
+    if (!k.passed(simulated)) return k.path + " " + std::string(to_string(k.result)) + (k.detail.empty() ? "" : ": " + k.detail);
   return "";
 }
 
@@ -164,14 +164,14 @@ bool Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t 
   for (std::size_t i = 0; i < checks.size(); ++i) {
     NodeCheck& chk = checks[i];
     const PlannedNode& node = plan_.plan.nodes[i];
-    if (chk.result == "missing" || chk.result == "wrong-type") {
+    if (chk.result == NodeResult::Missing || chk.result == NodeResult::WrongType) {
       const std::string src = root_.path(node.host_path);
       NodeState st = stat_node(src);
       if (st.kind != NodeState::Kind::CharDevice ||
           st.rdev != makedev(static_cast<unsigned>(node.major), static_cast<unsigned>(node.minor))) {
         continue;  // not on the host yet: keep watching
       }
-      if (chk.result == "wrong-type") {
+      if (chk.result == NodeResult::WrongType) {
         // A placeholder file is a fine mount target; prepare_mount_target
         // accepts regular files.
       }
@@ -208,7 +208,7 @@ bool Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t 
         spdlog::info("hot-plugged {} (appeared on the host after the start)", node.container_path);
         status_.hotplugged.push_back(node.container_path);
       }
-    } else if (chk.result == "denied" && cg != nullptr) {
+    } else if (chk.result == NodeResult::Denied && cg != nullptr) {
       if (auto ok = cg->allow(CgroupRule{'c', node.major, node.minor, "rw"}); !ok) {
         spdlog::warn("cannot allow {} in the device cgroup: {}", node.container_path, ok.error().message());
       } else {
@@ -340,11 +340,11 @@ int Worker::run() {
     bool any = false;
     for (std::size_t i = 0; i < checks.size(); ++i) {
       if (checks[i].passed(simulated)) continue;
-      if (checks[i].result == "pending") {
+      if (checks[i].result == NodeResult::Pending) {
         any = true;  // resolve_pending_nodes looks at every turn
         continue;
       }
-      if (checks[i].result != "missing" && checks[i].result != "wrong-type") return false;
+      if (checks[i].result != NodeResult::Missing && checks[i].result != NodeResult::WrongType) return false;
       if (stat_node(root_.path(plan_.plan.nodes[i].host_path)).kind == NodeState::Kind::CharDevice) return false;
       any = true;
     }

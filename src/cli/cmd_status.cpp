@@ -40,7 +40,7 @@ void print_checks(const std::vector<NodeCheck>& checks) {
     // status.json and the check's answer carry text from the container:
     // nothing of it may drive the terminal.
     std::snprintf(line, sizeof line, "  %-34s %-10s %s%s\n", printable(c.path).c_str(),
-                  printable(c.result).c_str(), printable(c.detail).c_str(),
+                  std::string(to_string(c.result)).c_str(), printable(c.detail).c_str(),
                   c.hotplugged ? " (hot-plugged)" : "");
     std::cout << line;
   }
@@ -218,7 +218,7 @@ int cmd_verify(const CommonOptions& common, const std::string& name, const std::
   for (const auto& k : *checks) ok = ok && k.passed(simulated);
   if (common.json) {
     nlohmann::json nodes = nlohmann::json::array();
-    for (const auto& k : *checks) nodes.push_back({{"path", k.path}, {"result", k.result}, {"detail", k.detail}});
+    for (const auto& k : *checks) nodes.push_back({{"path", k.path}, {"result", to_string(k.result)}, {"detail", k.detail}});
     std::cout << nlohmann::json{{"container", name}, {"ok", ok}, {"simulated_host", simulated}, {"nodes", nodes}}.dump(2)
               << "\n";
   } else {

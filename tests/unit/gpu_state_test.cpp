@@ -51,6 +51,42 @@ TEST(DriverState, EveryStateHasOneNameThatParsesBack) {
   EXPECT_FALSE(driver_matches(DriverState::Pending));
 }
 
+TEST(NodeResult, EveryResultHasOneNameThatParsesBack) {
+  std::set<std::string> names;
+  for (NodeResult r : kAllNodeResults) {
+    const std::string n(to_string(r));
+    EXPECT_NE(n, "?");
+    EXPECT_TRUE(names.insert(n).second) << n;
+    EXPECT_EQ(parse_node_result(n), r) << n;
+  }
+  // The names status.json carried while they were strings: files written
+  // by an older worker still read.
+  for (const char* n : {"ok", "no-driver", "denied", "missing", "wrong-type", "wrong-rdev", "error", "pending",
+                        "host-changed"}) {
+    EXPECT_TRUE(parse_node_result(n)) << n;
+  }
+  EXPECT_FALSE(parse_node_result("fine"));
+}
+
+TEST(NodeResult, StatusFileRefusesAResultOutsideTheSet) {
+  GpuStatus s;
+  s.container = "ct";
+  s.state = GpuState::Timeout;
+  s.nodes.push_back(NodeCheck{"/dev/nvidia0", NodeResult::Denied, EPERM, "Operation not permitted", false});
+  std::string text = status_to_json(s, false);
+  EXPECT_NE(text.find("\"result\":\"denied\""), std::string::npos) << text;
+  auto back = status_from_json(text, "status.json");
+  ASSERT_TRUE(back) << back.error().message();
+  ASSERT_EQ(back->nodes.size(), 1u);
+  EXPECT_EQ(back->nodes[0].result, NodeResult::Denied);
+
+  std::string bad = text;
+  bad.replace(bad.find("\"denied\""), 8, "\"fine\"");
+  auto r = status_from_json(bad, "status.json");
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message().find("unknown node result 'fine'"), std::string::npos) << r.error().message();
+}
+
 TEST(GpuState, StatusFileRefusesAStateOutsideTheSet) {
   GpuStatus s;
   s.container = "ct";

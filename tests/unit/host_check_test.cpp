@@ -109,25 +109,25 @@ TEST(MergeChecks, PendingAndHostChangedNeverPass) {
   p.nodes[4].major = 0;
   std::vector<NodeCheck> inside;
   for (const auto& n : p.nodes)
-    if (n.pending.empty()) inside.push_back(NodeCheck{n.container_path, "no-driver", 6, "ENXIO", false});
+    if (n.pending.empty()) inside.push_back(NodeCheck{n.container_path, NodeResult::NoDriver, 6, "ENXIO", false});
   h.remove("proc/driver/nvidia/gpus/0000:81:00.0");  // index 2: /dev/nvidia1
   auto checks = merge_checks(p.nodes, inside, h.discover());
   ASSERT_EQ(checks.size(), 6u);
   for (std::size_t i = 0; i < checks.size(); ++i) EXPECT_EQ(checks[i].path, p.nodes[i].container_path);
-  EXPECT_EQ(checks[0].result, "no-driver");
-  EXPECT_EQ(checks[1].result, "no-driver");
-  EXPECT_EQ(checks[3].result, "host-changed");
+  EXPECT_EQ(checks[0].result, NodeResult::NoDriver);
+  EXPECT_EQ(checks[1].result, NodeResult::NoDriver);
+  EXPECT_EQ(checks[3].result, NodeResult::HostChanged);
   EXPECT_THAT(checks[3].detail, HasSubstr("no longer on the host"));
-  EXPECT_EQ(checks[4].result, "pending");
+  EXPECT_EQ(checks[4].result, NodeResult::Pending);
   EXPECT_EQ(checks[4].detail, "waiting");
-  EXPECT_EQ(checks[5].result, "no-driver");
+  EXPECT_EQ(checks[5].result, NodeResult::NoDriver);
   EXPECT_FALSE(checks[3].passed(/*simulated_host=*/true));
   EXPECT_FALSE(checks[4].passed(true));
   EXPECT_THAT(explain(checks[4]), HasSubstr("/dev/nvidia-uvm is pending: waiting"));
 
   // A failing check inside stays what it is (the host check does not hide it).
-  inside[0].result = "denied";
-  EXPECT_EQ(merge_checks(p.nodes, inside, h.discover())[0].result, "denied");
+  inside[0].result = NodeResult::Denied;
+  EXPECT_EQ(merge_checks(p.nodes, inside, h.discover())[0].result, NodeResult::Denied);
 }
 
 }  // namespace

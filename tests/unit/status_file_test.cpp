@@ -22,7 +22,7 @@ GpuStatus sample() {
   s.ms_to_verified = 7;
   NodeCheck c;
   c.path = "/dev/nvidia0";
-  c.result = "ok";
+  c.result = NodeResult::Ok;
   c.detail = "c 195:0";
   s.nodes.push_back(c);
   s.driver.exit_code = -1;

@@ -33,14 +33,14 @@ PlannedNode node(const std::string& path, int major, int minor, mode_t mode = 06
 // test's own, with /dev/null (c 1:3) standing for a node that opens.
 TEST(CheckNode, CharDeviceWithThePlannedRdevThatOpensIsOk) {
   auto c = check_node(node("/dev/null", 1, 3));
-  EXPECT_EQ(c.result, "ok");
+  EXPECT_EQ(c.result, NodeResult::Ok);
   EXPECT_EQ(c.path, "/dev/null");
   EXPECT_EQ(c.err, 0);
 }
 
 TEST(CheckNode, AnotherRdevIsWrongRdevNamingBoth) {
   auto c = check_node(node("/dev/null", 1, 5));
-  EXPECT_EQ(c.result, "wrong-rdev");
+  EXPECT_EQ(c.result, NodeResult::WrongRdev);
   EXPECT_THAT(c.detail, HasSubstr("1:3"));
   EXPECT_THAT(c.detail, HasSubstr("1:5"));
 }
@@ -48,13 +48,13 @@ TEST(CheckNode, AnotherRdevIsWrongRdevNamingBoth) {
 TEST(CheckNode, MissingFileAndPlaceholder) {
   TempDir t;
   auto c = check_node(node(t.path("nvidia0"), 195, 0));
-  EXPECT_EQ(c.result, "missing");
+  EXPECT_EQ(c.result, NodeResult::Missing);
   EXPECT_EQ(c.err, ENOENT);
 
   // What the mount hook's bind target is before a bind: an empty file.
   t.write("nvidia0", "");
   c = check_node(node(t.path("nvidia0"), 195, 0));
-  EXPECT_EQ(c.result, "wrong-type");
+  EXPECT_EQ(c.result, NodeResult::WrongType);
   EXPECT_THAT(c.detail, HasSubstr("placeholder"));
 }
 
@@ -63,7 +63,7 @@ TEST(CheckNode, SymlinkIsNotFollowed) {
   TempDir t;
   ASSERT_EQ(::symlink("/dev/null", t.path("nvidiactl").c_str()), 0);
   auto c = check_node(node(t.path("nvidiactl"), 1, 3));
-  EXPECT_EQ(c.result, "wrong-type");
+  EXPECT_EQ(c.result, NodeResult::WrongType);
 }
 
 TEST(CheckNode, NodeWithoutDriverIsNoDriver) {
@@ -73,19 +73,20 @@ TEST(CheckNode, NodeWithoutDriverIsNoDriver) {
   const std::string p = t.path("nvidia9");
   ASSERT_EQ(::mknod(p.c_str(), S_IFCHR | 0666, makedev(4095, 4095)), 0) << std::strerror(errno);
   auto c = check_node(node(p, 4095, 4095));
-  EXPECT_EQ(c.result, "no-driver") << c.detail;
+  EXPECT_EQ(c.result, NodeResult::NoDriver) << c.detail;
 }
 
 TEST(Explain, EveryFailureSaysWhatToDoAndNamesThePath) {
-  for (const char* result : {"missing", "wrong-type", "wrong-rdev", "denied", "no-driver"}) {
+  for (NodeResult result : {NodeResult::Missing, NodeResult::WrongType, NodeResult::WrongRdev, NodeResult::Denied,
+                            NodeResult::NoDriver}) {
     NodeCheck c{"/dev/nvidia0", result, 0, "detail-text", false};
     const std::string text = explain(c);
-    EXPECT_THAT(text, HasSubstr("/dev/nvidia0")) << result;
-    EXPECT_THAT(text, HasSubstr("Fix")) << result;
+    EXPECT_THAT(text, HasSubstr("/dev/nvidia0")) << to_string(result);
+    EXPECT_THAT(text, HasSubstr("Fix")) << to_string(result);
   }
-  NodeCheck pending{"/dev/nvidia-uvm", "pending", 0, "nvidia_uvm is not loaded", false};
+  NodeCheck pending{"/dev/nvidia-uvm", NodeResult::Pending, 0, "nvidia_uvm is not loaded", false};
   EXPECT_THAT(explain(pending), HasSubstr("nvidia_uvm is not loaded"));
-  NodeCheck changed{"/dev/nvidia1", "host-changed", 0, "the GPU is gone", false};
+  NodeCheck changed{"/dev/nvidia1", NodeResult::HostChanged, 0, "the GPU is gone", false};
   EXPECT_THAT(explain(changed), HasSubstr("the GPU is gone"));
 }
 

@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
+#include <variant>
 
 #include "container_exec.hpp"
 #include "file_write.hpp"
@@ -21,7 +23,6 @@
 
 namespace phx {
 namespace {
-
 
 constexpr const char* kLibDirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu",
                                     "/lib64", "/usr/local/nvidia/lib64", "/usr/local/nvidia/lib"};
@@ -153,99 +154,160 @@ Result<std::set<std::string>> container_userspace_versions(LxcContainer& c) {
   return v;
 }
 
+namespace {
+
+StageOutcome done(DriverState state, std::string message, bool warn) { return {state, std::move(message), warn}; }
+
+// The lock that keeps a restart during an install from starting a second.
+Result<UniqueFd> take_install_lock(const std::string& state_dir) {
+  const std::string path = state_dir + "/driver.lock";
+  UniqueFd lock(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!lock) return sys_error("open", path);
+  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) return sys_error("flock", path);
+  return lock;
+}
+
+// What runs inside: the runfile (copied in from a host fd) or the host
+// config's command. An outcome instead when there is nothing to run.
+struct Installer {
+  ExecPayload payload;
+  UniqueFd runfile;
+};
+
+std::variant<Installer, StageOutcome> prepare_installer(const DriverStage& d, const HostConfig& cfg, const std::string& what) {
+  Installer in;
+  if (d.strategy == "runfile") {
+    const std::string src = runfile_path(cfg.installer_dir, d.host_version);
+    in.runfile.reset(::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    if (!in.runfile) {
+      return done(DriverState::NoInstaller,
+                  what + "; the installer for " + d.host_version + " is missing: expected " + src + " (" +
+                      std::strerror(errno) + "). Fix: download it from NVIDIA into " + cfg.installer_dir,
+                  true);
+    }
+    // The name keeps NVIDIA's (the runfile reads its version from it).
+    in.payload.argv = {"/tmp/phoenix-gpu-" + std::to_string(::getpid()) + "-" + src.substr(src.rfind('/') + 1)};
+    in.payload.copy_from_fd3 = true;
+    for (const auto& a : runfile_args()) in.payload.argv.push_back(a);
+    return in;
+  }
+  if (cfg.install_command.empty()) {
+    return done(DriverState::Failed, "strategy 'command' but [driver_install] command is empty in the host config", true);
+  }
+  in.payload.argv = {"/bin/sh", "-c", substitute(cfg.install_command, d.host_version)};
+  return in;
+}
+
+// Runs the installer inside and removes a copied runfile afterwards.
+Result<AttachRun> run_installer(LxcContainer& c, Installer& in, const HostConfig& cfg) {
+  auto run = attach_run(c, exec_fn, &in.payload, cfg.install_timeout, /*capture_stderr=*/true, kOutputTail,
+                        in.runfile ? in.runfile.get() : -1);
+  // Removed by one more attach; not after a kill we did not make (the
+  // container stopping): an attach then would leave a process in the cgroup
+  // that LXC is removing.
+  if (in.payload.copy_from_fd3 && run && (run->timed_out || run->signal == 0)) {
+    std::string copied = in.payload.argv[0];
+    (void)attach_run(c, remove_fn, &copied, Millis(10'000));
+  }
+  return run;
+}
+
+}  // namespace
+
+std::optional<StageOutcome> outcome_before_install(const std::set<std::string>& found, const std::string& strategy,
+                                                   const std::string& host_version, std::string* what) {
+  const std::string have = join(found);
+  if (strategy == "bind") {
+    // The mount hook bound the host's own files: nothing to install; the
+    // container must see them.
+    if (!found.count(host_version)) {
+      return done(DriverState::Failed,
+                  "strategy bind: the host's " + host_version +
+                      " libraries are not visible in the container. Fix: see the mount hook's 'driver bind' lines in the log",
+                  true);
+    }
+    return done(DriverState::Current,
+                "host driver " + host_version + " bound from the host (strategy bind)" +
+                    (found.size() > 1 ? "; the container also holds " + have : ""),
+                found.size() > 1);
+  }
+  if (found.size() == 1 && found.count(host_version)) {
+    return done(DriverState::Current, "container userspace driver " + have + " matches the host", false);
+  }
+  *what = found.empty() ? "no NVIDIA userspace driver in the container"
+                        : "container userspace driver " + have + " does not match the host's " + host_version;
+  if (strategy == "none") {
+    return done(DriverState::Mismatch,
+                *what + " (strategy none: report only). Fix: install the " + host_version +
+                    " userspace driver in the container, or set PHOENIX_GPU_DRIVER_INSTALL=runfile|command",
+                true);
+  }
+  return std::nullopt;
+}
+
+StageOutcome outcome_of_install(const AttachRun& run, const Result<std::set<std::string>>& after,
+                                const std::string& host_version, Millis timeout, const std::string& container) {
+  if (run.timed_out) {
+    return done(DriverState::Timeout,
+                "the installer ran past " + std::to_string(timeout.count() / 1000) +
+                    " s and was killed. Fix: run it by hand ('phoenix-gpu install-driver " + container +
+                    "') and read its output",
+                true);
+  }
+  if (run.exit_code != 0) {
+    return done(DriverState::Failed,
+                "the installer exited with " +
+                    (run.signal ? "signal " + std::to_string(run.signal) : std::to_string(run.exit_code)) + " after " +
+                    std::to_string(run.duration_ms) + " ms; see its output in the log",
+                true);
+  }
+  if (!after || !after->count(host_version)) {
+    return done(DriverState::Failed, "the installer exited 0 but no " + host_version + " libraries appeared", true);
+  }
+  return done(DriverState::Installed,
+              "installed userspace driver " + host_version + " in " + std::to_string(run.duration_ms) + " ms", false);
+}
+
 void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPolicy& policy, const HostConfig& cfg,
                       const std::string& state_dir, GpuStatus& status, const std::function<void()>& save) {
   DriverStage& d = status.driver;
   d = DriverStage{};
   d.strategy = policy.driver_install.value_or(cfg.install_strategy);
   d.host_version = plan.plan.driver_version;
-  auto finish = [&](DriverState state, const std::string& message, bool warn) {
-    d.state = state;
-    d.message = message;
-    if (warn) {
-      spdlog::warn("driver stage: {}", message);
+  auto finish = [&](const StageOutcome& o) {
+    d.state = o.state;
+    d.message = o.message;
+    if (o.warn) {
+      spdlog::warn("driver stage: {}", o.message);
     } else {
-      spdlog::info("driver stage: {}", message);
+      spdlog::info("driver stage: {}", o.message);
     }
     save();
   };
-  if (d.host_version.empty()) return finish(DriverState::Skipped, "the host's driver version is unknown", true);
+  if (d.host_version.empty()) return finish(done(DriverState::Skipped, "the host's driver version is unknown", true));
 
   auto found = container_userspace_versions(c);
-  if (!found) return finish(DriverState::Failed, found.error().message(), true);
+  if (!found) return finish(done(DriverState::Failed, found.error().message(), true));
   d.container_version = join(*found);
-  if (d.strategy == "bind") {
-    // The mount hook bound the host's own files: nothing to install; the
-    // container must see them.
-    if (!found->count(d.host_version)) {
-      return finish(DriverState::Failed,
-                    "strategy bind: the host's " + d.host_version +
-                        " libraries are not visible in the container. Fix: see the mount hook's 'driver bind' lines in the log",
-                    true);
-    }
-    return finish(DriverState::Current,
-                  "host driver " + d.host_version + " bound from the host (strategy bind)" +
-                      (found->size() > 1 ? "; the container also holds " + d.container_version : ""),
-                  found->size() > 1);
-  }
-  if (found->size() == 1 && found->count(d.host_version)) {
-    return finish(DriverState::Current, "container userspace driver " + d.container_version + " matches the host", false);
-  }
-  const std::string what = found->empty() ? "no NVIDIA userspace driver in the container"
-                                          : "container userspace driver " + d.container_version +
-                                                " does not match the host's " + d.host_version;
-  if (d.strategy == "none") {
-    return finish(DriverState::Mismatch,
-                  what + " (strategy none: report only). Fix: install the " + d.host_version +
-                      " userspace driver in the container, or set PHOENIX_GPU_DRIVER_INSTALL=runfile|command",
-                  true);
-  }
+  std::string what;
+  if (auto o = outcome_before_install(*found, d.strategy, d.host_version, &what)) return finish(*o);
 
-  // One install at a time per container: a restart during an install must
-  // not start a second one.
-  const std::string lock_path = state_dir + "/driver.lock";
-  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!lock) return finish(DriverState::Failed, sys_error("open", lock_path).message(), true);
-  if (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
-    return finish(DriverState::Busy, "another driver install for this container is running; not starting a second", true);
+  auto lock = take_install_lock(state_dir);
+  if (!lock) {
+    return finish(lock.error().err == EWOULDBLOCK
+                      ? done(DriverState::Busy, "another driver install for this container is running; not starting a second", true)
+                      : done(DriverState::Failed, lock.error().message(), true));
   }
+  auto prepared = prepare_installer(d, cfg, what);
+  if (auto* o = std::get_if<StageOutcome>(&prepared)) return finish(*o);
+  auto& installer = std::get<Installer>(prepared);
 
-  ExecPayload payload;
-  UniqueFd runfile;
-  if (d.strategy == "runfile") {
-    const std::string src = runfile_path(cfg.installer_dir, d.host_version);
-    runfile.reset(::open(src.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-    if (!runfile) {
-      return finish(DriverState::NoInstaller,
-                    what + "; the installer for " + d.host_version + " is missing: expected " + src + " (" +
-                        std::strerror(errno) + "). Fix: download it from NVIDIA into " + cfg.installer_dir,
-                    true);
-    }
-    // The name keeps NVIDIA's (the runfile reads its version from it).
-    payload.argv = {"/tmp/phoenix-gpu-" + std::to_string(::getpid()) + "-" + src.substr(src.rfind('/') + 1)};
-    payload.copy_from_fd3 = true;
-    for (const auto& a : runfile_args()) payload.argv.push_back(a);
-  } else {
-    if (cfg.install_command.empty()) {
-      return finish(DriverState::Failed, "strategy 'command' but [driver_install] command is empty in the host config", true);
-    }
-    payload.argv = {"/bin/sh", "-c", substitute(cfg.install_command, d.host_version)};
-  }
   d.state = DriverState::Installing;
   d.message = what + "; installing " + d.host_version + " (" + d.strategy + ")";
   spdlog::info("driver stage: {}", d.message);
   save();
-
-  auto run = attach_run(c, exec_fn, &payload, cfg.install_timeout, /*capture_stderr=*/true, kOutputTail,
-                        runfile ? runfile.get() : -1);
-  // Removed by one more attach; not after a kill we did not make (the
-  // container stopping): an attach then would leave a process in the cgroup
-  // that LXC is removing.
-  if (payload.copy_from_fd3 && run && (run->timed_out || run->signal == 0)) {
-    std::string copied = payload.argv[0];
-    (void)attach_run(c, remove_fn, &copied, Millis(10'000));
-  }
-  if (!run) return finish(DriverState::Failed, run.error().message(), true);
+  auto run = run_installer(c, installer, cfg);
+  if (!run) return finish(done(DriverState::Failed, run.error().message(), true));
   d.exit_code = run->exit_code;
   d.duration_ms = run->duration_ms;
   // The container wrote it: escaped, and each logged line marked as its.
@@ -253,27 +315,12 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
   if (!run->output.empty()) {
     spdlog::info("installer output (last {} bytes):\n{}", run->output.size(), escape_lines(run->output, "  | "));
   }
-  if (run->timed_out) {
-    return finish(DriverState::Timeout,
-                  "the installer ran past " + std::to_string(cfg.install_timeout.count() / 1000) +
-                      " s and was killed. Fix: run it by hand ('phoenix-gpu install-driver " + c.name() +
-                      "') and read its output",
-                  true);
+  Result<std::set<std::string>> after = std::set<std::string>{};
+  if (!run->timed_out && run->exit_code == 0) {
+    after = container_userspace_versions(c);
+    if (after) d.container_version = join(*after);
   }
-  if (run->exit_code != 0) {
-    return finish(DriverState::Failed,
-                  "the installer exited with " +
-                      (run->signal ? "signal " + std::to_string(run->signal) : std::to_string(run->exit_code)) +
-                      " after " + std::to_string(run->duration_ms) + " ms; see its output in the log",
-                  true);
-  }
-  auto after = container_userspace_versions(c);
-  d.container_version = after ? join(*after) : d.container_version;
-  if (!after || !after->count(d.host_version)) {
-    return finish(DriverState::Failed, "the installer exited 0 but no " + d.host_version + " libraries appeared", true);
-  }
-  finish(DriverState::Installed, "installed userspace driver " + d.host_version + " in " + std::to_string(run->duration_ms) + " ms",
-         false);
+  finish(outcome_of_install(*run, after, d.host_version, cfg.install_timeout, c.name()));
 }
 
 }  // namespace phx

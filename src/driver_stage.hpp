@@ -4,11 +4,13 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "config.hpp"
+#include "container_exec.hpp"
 #include "error.hpp"
 #include "plan_file.hpp"
 #include "policy.hpp"
@@ -30,6 +32,24 @@ Result<std::set<std::string>> container_userspace_versions(LxcContainer& c);
 // the state directory; a second caller records "busy" and returns.
 void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPolicy& policy, const HostConfig& cfg,
                       const std::string& state_dir, GpuStatus& status, const std::function<void()>& save);
+
+// The stage's decisions, apart from the container they are made for.
+struct StageOutcome {
+  DriverState state;
+  std::string message;
+  bool warn;  // logged as a warning (else info)
+};
+
+// Before any install, from the versions found in the container: Current,
+// Mismatch (strategy none) or Failed (strategy bind without the host's
+// files), or nullopt when an install is due; `what` then says why.
+std::optional<StageOutcome> outcome_before_install(const std::set<std::string>& found, const std::string& strategy,
+                                                   const std::string& host_version, std::string* what);
+
+// After an install ran: Timeout, Failed (its exit, or no libraries of the
+// host's version after it) or Installed.
+StageOutcome outcome_of_install(const AttachRun& run, const Result<std::set<std::string>>& after,
+                                const std::string& host_version, Millis timeout, const std::string& container);
 
 // <installer_dir>/NVIDIA-Linux-x86_64-<version>.run
 std::string runfile_path(const std::string& installer_dir, const std::string& version);

@@ -6,7 +6,7 @@ pkgs=(
   build-essential cmake pkg-config
   lxc lxc-dev libcap-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
   libgtest-dev libgmock-dev
-  busybox-static uidmap
+  busybox-static uidmap strace
   debhelper dpkg-dev fakeroot lintian
   clang libclang-rt-14-dev
   mmdebstrap

@@ -100,8 +100,13 @@ Result<std::unique_ptr<DeviceCgroup>> detect_device_cgroup(pid_t pid, LxcContain
   const std::string cg_path = "/proc/" + std::to_string(pid) + "/cgroup";
   auto cg = read_small_file(cg_path);
   if (!cg) return cg.error();
+  return detect_device_cgroup(*cg, cg_path, c);
+}
+
+Result<std::unique_ptr<DeviceCgroup>> detect_device_cgroup(const std::string& proc_cgroup, const std::string& cg_path,
+                                                            LxcContainer* c) {
   std::string v1_rel;
-  for (auto line : split_lines(*cg)) {
+  for (auto line : split_lines(proc_cgroup)) {
     // "5:devices:/lxc.payload.c1"
     auto f = split(line, ':');
     if (f.size() < 3) continue;

@@ -41,6 +41,10 @@ std::unique_ptr<DeviceCgroup> make_cgroup_v2(LxcContainer& c);
 // from /proc/<pid>/cgroup and /proc/self/mountinfo. `c` may be null where
 // only v1 can be served (start-host).
 Result<std::unique_ptr<DeviceCgroup>> detect_device_cgroup(pid_t pid, LxcContainer* c);
+// The same from the text of that /proc/<pid>/cgroup (cg_path names it): the
+// worker reads it through init's own /proc directory, not by number.
+Result<std::unique_ptr<DeviceCgroup>> detect_device_cgroup(const std::string& proc_cgroup, const std::string& cg_path,
+                                                            LxcContainer* c);
 
 // v1 devices.list matching: does an entry ("c 195:* rwm", "a *:* rwm")
 // cover the rule?

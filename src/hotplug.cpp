@@ -15,15 +15,11 @@
 #include <cstring>
 
 #include "bind_mount.hpp"
+#include "init_process.hpp"
 #include "unique_fd.hpp"
 
 namespace phx {
 namespace {
-
-bool same_ns(const std::string& a, const std::string& b) {
-  struct stat sa {}, sb {};
-  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
-}
 
 using Clock = std::chrono::steady_clock;
 // open_tree, setns and move_mount take milliseconds; only a path in the
@@ -31,9 +27,6 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::seconds kHelperTimeout{5};
 
 int sys_pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-int sys_pidfd_send_signal(int pidfd, int sig) {
-  return static_cast<int>(::syscall(SYS_pidfd_send_signal, pidfd, sig, nullptr, 0));
-}
 
 // Waits for the helper's message and exit until the deadline; then kills
 // it. One that does not die even then (stuck in the kernel on a request a
@@ -71,7 +64,7 @@ bool await_child(pid_t pid, int msg_fd, Clock::time_point deadline, std::string&
 
 }  // namespace
 
-Status hotplug_node(int init_pidfd, pid_t init_pid, const std::string& host_src, const PlannedNode& node) {
+Status hotplug_node(const InitProcess& init, const std::string& host_src, const PlannedNode& node) {
   struct stat st {};
   if (::lstat(host_src.c_str(), &st) != 0) return sys_error("stat", host_src);
   const dev_t want = makedev(static_cast<unsigned>(node.major), static_cast<unsigned>(node.minor));
@@ -84,22 +77,15 @@ Status hotplug_node(int init_pidfd, pid_t init_pid, const std::string& host_src,
   auto tree = clone_tree(host_src);
   if (!tree) return tree.error();
 
-  const std::string proc = "/proc/" + std::to_string(init_pid);
-  UniqueFd mntns(::open((proc + "/ns/mnt").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!mntns) return sys_error("open", proc + "/ns/mnt");
-  UniqueFd userns;
+  const std::string proc = "/proc/" + std::to_string(init.pid);
+  if (!init.alive()) return Error{"hot-plug", proc, ESRCH, "the container's init has exited (the container stopped)"};
   // Unprivileged container: create the target as its root, so the file is
-  // owned inside and the mount lands in a namespace that userns owns.
-  if (!same_ns(proc + "/ns/user", "/proc/self/ns/user")) {
-    userns.reset(::open((proc + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
-    if (!userns) return sys_error("open", proc + "/ns/user");
-  }
-  // init_pid is a number: if init died and the number went to another
-  // process, what was opened above is that process's. The pidfd still names
-  // the container's init; alive now means it was alive when they were opened.
-  if (sys_pidfd_send_signal(init_pidfd, 0) != 0) {
-    return sys_error("hot-plug: check that the container's init is alive", proc);
-  }
+  // owned inside and the mount lands in a namespace that userns owns. Read
+  // through init's own /proc directory: fails once init is gone.
+  struct stat theirs {}, ours {};
+  if (::fstatat(init.proc_dir.get(), "ns/user", &theirs, 0) != 0) return sys_error("stat", proc + "/ns/user");
+  if (::stat("/proc/self/ns/user", &ours) != 0) return sys_error("stat", "/proc/self/ns/user");
+  const bool enter_user = theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev;
   int p[2];
   if (::pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return sys_error("pipe2", host_src);
   UniqueFd rd(p[0]), wr(p[1]);
@@ -108,15 +94,22 @@ Status hotplug_node(int init_pidfd, pid_t init_pid, const std::string& host_src,
   if (pid < 0) return sys_error("fork", host_src);
   if (pid == 0) {
     rd.reset();
-    if (userns) {
-      if (::setns(userns.get(), CLONE_NEWUSER) != 0) child_fail(wr.get(), sys_error("setns user", proc));
+    // Through the pidfd (Linux 5.8): the namespaces of the process it names,
+    // entered together, or ESRCH once that process has exited, whoever holds
+    // its number by now.
+    if (::setns(init.pidfd.get(), CLONE_NEWNS | (enter_user ? CLONE_NEWUSER : 0)) != 0) {
+      const int e = errno;
+      child_fail(wr.get(), Error{"setns", proc, e,
+                                 e == EINVAL ? "through init's pidfd (needs Linux 5.8 or later)"
+                                             : "the container's init (still running?)"});
+    }
+    if (enter_user) {
       // Host root is unmapped in the container's namespace (files it made
       // there fail with EOVERFLOW); become the container's root.
       if (::setgroups(0, nullptr) != 0 || ::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) {
         child_fail(wr.get(), sys_error("become container root", proc));
       }
     }
-    if (::setns(mntns.get(), CLONE_NEWNS) != 0) child_fail(wr.get(), sys_error("setns mnt", proc));
     // setns(CLONE_NEWNS) made the container's root our root and cwd.
     UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!root) child_fail(wr.get(), sys_error("open", "/ in the container"));

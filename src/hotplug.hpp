@@ -3,20 +3,19 @@
 // hot-plug uses: open_tree on the host, then setns and move_mount).
 #pragma once
 
-#include <sys/types.h>
-
 #include <string>
 
 #include "device_plan.hpp"
 #include "error.hpp"
+#include "init_process.hpp"
 
 namespace phx {
 
 // host_src is the node's path on the host (below the host root). Returns
 // once the node is mounted at node.container_path inside the container, or
-// was already there. init_pidfd names the container's init (init_pid only
-// reaches its /proc entries): nothing is done unless that init is alive. A
+// was already there. The container is entered through init's pidfd, so a
+// node never lands in a process that took init's number after it exited. A
 // helper that does not finish within seconds is killed (error ETIMEDOUT).
-Status hotplug_node(int init_pidfd, pid_t init_pid, const std::string& host_src, const PlannedNode& node);
+Status hotplug_node(const InitProcess& init, const std::string& host_src, const PlannedNode& node);
 
 }  // namespace phx

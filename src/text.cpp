@@ -14,10 +14,14 @@ namespace phx {
 Result<std::string> read_small_file(const std::string& path, std::size_t limit) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (!fd) return sys_error("open", path);
+  return read_small_fd(fd.get(), path, limit);
+}
+
+Result<std::string> read_small_fd(int fd, const std::string& path, std::size_t limit) {
   std::string out;
   char buf[8192];
   for (;;) {
-    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
       return sys_error("read", path);

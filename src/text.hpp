@@ -17,6 +17,8 @@ namespace phx {
 inline constexpr std::size_t kMaxSmallFile = 1 << 20;
 
 Result<std::string> read_small_file(const std::string& path, std::size_t limit = kMaxSmallFile);
+// The same from an open descriptor; `path` names it in errors.
+Result<std::string> read_small_fd(int fd, const std::string& path, std::size_t limit = kMaxSmallFile);
 
 std::string_view trim(std::string_view s);
 std::vector<std::string_view> split_lines(std::string_view text);

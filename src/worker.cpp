@@ -2,7 +2,6 @@
 
 #include <poll.h>
 #include <sys/inotify.h>
-#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -24,6 +23,7 @@
 #include "host_check.hpp"
 #include "host_nodes.hpp"
 #include "hotplug.hpp"
+#include "init_process.hpp"
 #include "logging.hpp"
 #include "lxc_container.hpp"
 #include "plan_file.hpp"
@@ -96,7 +96,7 @@ class Worker {
   // the cgroup lacks one) follow through fix_checks. True when one was.
   bool resolve_pending_nodes();
   // True when it changed something worth re-checking at once.
-  bool fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid, int init_pidfd);
+  bool fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, const InitProcess& init);
   void warn_timeout(LxcContainer& c, const std::vector<NodeCheck>& checks);
 
   std::string name_, lxcpath_;
@@ -159,7 +159,7 @@ bool Worker::resolve_pending_nodes() {
   return resolved;
 }
 
-bool Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t init_pid, int init_pidfd) {
+bool Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, const InitProcess& init) {
   bool changed = false;
   for (std::size_t i = 0; i < checks.size(); ++i) {
     NodeCheck& chk = checks[i];
@@ -178,7 +178,7 @@ bool Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, pid_t 
       // A helper that had to be killed may still be stuck in the kernel:
       // no second one is sent after it.
       if (hotplug_stalled_) continue;
-      if (auto ok = hotplug_node(init_pidfd, init_pid, src, node); !ok) {
+      if (auto ok = hotplug_node(init, src, node); !ok) {
         hotplug_stalled_ = ok.error().err == ETIMEDOUT;
         // Retried at every poll; said once per distinct reason.
         const std::string msg = ok.error().message();
@@ -294,10 +294,20 @@ int Worker::run() {
   // The start is over: verification now runs at normal priority.
   if (auto ok = leave_idle_priority(); !ok) spdlog::debug("{}", ok.error().message());
   const auto running_at = Clock::now();
-  const pid_t init_pid = c->raw()->init_pid(c->raw());
-  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, init_pid, 0)));
-
-  auto cg = detect_device_cgroup(init_pid, &*c);
+  // From here on init is named by its pidfd and its /proc directory only:
+  // its number may belong to another process once it has exited.
+  auto init = open_init_process(*c);
+  if (!init) {
+    status_.state = GpuState::Stopped;
+    status_.message = "the container stopped as it reached RUNNING (" + init.error().message() + ")";
+    status_.finished_unix_ms = unix_ms();
+    save();
+    spdlog::info("{}; worker exits", status_.message);
+    return 0;
+  }
+  auto proc_cgroup = init->read("cgroup");
+  auto cg = proc_cgroup ? detect_device_cgroup(*proc_cgroup, "/proc/" + std::to_string(init->pid) + "/cgroup", &*c)
+                        : Result<std::unique_ptr<DeviceCgroup>>(proc_cgroup.error());
   std::unique_ptr<DeviceCgroup> cgroup;
   if (cg) {
     cgroup = std::move(*cg);
@@ -365,14 +375,14 @@ int Worker::run() {
           most_passed = passed;
           quick_rechecks = 0;
         }
-        if (fix_checks(checks, cgroup.get(), init_pid, pidfd.get()) && quick_rechecks++ < 3) continue;
+        if (fix_checks(checks, cgroup.get(), *init) && quick_rechecks++ < 3) continue;
       } else {
         checks.clear();
         spdlog::debug("verification attempt: {}", res.error().message());
       }
     }
     if (Clock::now() >= deadline) break;
-    struct pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {inotify.get(), POLLIN, 0}};
+    struct pollfd fds[2] = {{init->pidfd.get(), POLLIN, 0}, {inotify.get(), POLLIN, 0}};
     auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
     int n = ::poll(fds, 2, static_cast<int>(std::min(interval, left).count()));
     if (n > 0 && (fds[0].revents & POLLIN)) {
@@ -425,8 +435,8 @@ int run_worker(const std::string& name, const std::string& lxcpath) {
     return 2;
   }
   // What the worker needs: namespaces and mounts (SYS_ADMIN), other users'
-  // /proc/<pid>/ns (SYS_PTRACE), the state files, and what liblxc attach and
-  // the driver installer use (attaching to an id-mapped container fails with
+  // namespaces (SYS_PTRACE: setns through a pidfd, /proc/<pid>), the state
+  // files, and what liblxc attach and the driver installer use (attaching to an id-mapped container fails with
   // EPERM without SETFCAP), and leaving the idle priority it was started at
   // (SYS_NICE). Module loading, raw I/O, the network: dropped.
   if (auto ok = keep_only_capabilities({CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,

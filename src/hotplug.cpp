@@ -100,8 +100,9 @@ Status hotplug_node(const InitProcess& init, const std::string& host_src, const 
     if (::setns(init.pidfd.get(), CLONE_NEWNS | (enter_user ? CLONE_NEWUSER : 0)) != 0) {
       const int e = errno;
       child_fail(wr.get(), Error{"setns", proc, e,
-                                 e == EINVAL ? "through init's pidfd (needs Linux 5.8 or later)"
-                                             : "the container's init (still running?)"});
+                                 e == ESRCH    ? "the container's init has exited (the container stopped)"
+                                 : e == EINVAL ? "through init's pidfd (needs Linux 5.8 or later)"
+                                               : "into the container's init"});
     }
     if (enter_user) {
       // Host root is unmapped in the container's namespace (files it made

@@ -1,9 +1,13 @@
 #include "text.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "fixture_host.hpp"
+#include "unique_fd.hpp"
 
 namespace phx {
 namespace {
@@ -67,6 +71,23 @@ TEST(Text, ReadSmallFile) {
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().err, ENOENT);
   EXPECT_THAT(missing.error().message(), HasSubstr("open '" + d.path("nope") + "': ENOENT (No such file or directory)"));
+}
+
+TEST(Text, ReadSmallFd) {
+  test::TempDir d;
+  d.write("f", std::string(100, 'x'));
+  UniqueFd fd(::open(d.path("f").c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd);
+  auto big = read_small_fd(fd.get(), "/proc/1/cgroup", 99);
+  ASSERT_FALSE(big);
+  EXPECT_THAT(big.error().message(), HasSubstr("read '/proc/1/cgroup': larger than 99 bytes"));
+  ASSERT_EQ(::lseek(fd.get(), 0, SEEK_SET), 0);
+  auto ok = read_small_fd(fd.get(), "/proc/1/cgroup");
+  ASSERT_TRUE(ok) << ok.error().message();
+  EXPECT_EQ(*ok, std::string(100, 'x'));
+  auto bad = read_small_fd(-1, "/proc/1/cgroup");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().err, EBADF);
 }
 
 TEST(Error, MessageFormat) {

@@ -17,7 +17,7 @@ namespace {
 
 int sys_pidfd_open(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
-// The PID a pidfd names, from its fdinfo (Linux 5.3): -1 once the process
+// The PID a pidfd names, from its fdinfo: -1 once the process
 // has exited; nullopt where the kernel does not say.
 std::optional<pid_t> pidfd_pid(int pidfd) {
   auto info = read_small_file("/proc/self/fdinfo/" + std::to_string(pidfd), 65536);
@@ -51,13 +51,15 @@ Result<InitProcess> open_init_process(LxcContainer& c) {
   // process, whenever we ask. A pidfd_open(init_pid) names whoever holds the
   // number by the time it runs.
   init.pidfd.reset(raw->init_pidfd(raw));
-  if (init.pidfd) {
-    auto pid = pidfd_pid(init.pidfd.get());
-    init.pid = pid ? *pid : raw->init_pid(raw);
+  std::optional<pid_t> pid;
+  if (init.pidfd) pid = pidfd_pid(init.pidfd.get());
+  if (pid) {
+    init.pid = *pid;
     if (init.pid <= 0) return gone("init has exited (the container stopped)");
   } else {
-    // No pidfd from the monitor (liblxc before 4.0): by number, good only if
-    // the monitor still names that number as init once the pidfd is open.
+    // No pidfd from the monitor (liblxc before 4.0), or none whose PID the
+    // kernel tells: by number, good only if the monitor still names that
+    // number as init once the pidfd is open.
     init.pid = raw->init_pid(raw);
     if (init.pid <= 0) return gone("the container is not running");
     init.pidfd.reset(sys_pidfd_open(init.pid));

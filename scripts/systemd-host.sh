@@ -69,14 +69,19 @@ build() {
     command -v mmdebstrap >/dev/null || die "mmdebstrap is missing (scripts/deps.sh)"
     mkdir -p "$cache_root"
     tmp=$(mktemp -d "$cache_root/.build.XXXXXX")
-    trap 'rm -rf "$tmp"' EXIT
+    # Expanded now: the local is gone when the trap runs.
+    trap "rm -rf '$tmp'" EXIT
     echo "systemd-host: building the $release tree in $dir" >&2
     runner_script >"$tmp/phx-runner"
     local inc
     inc=$(IFS=,; echo "${pkgs[*]}")
     # Its own sources list: this machine's apt configuration is never touched.
+    # Valid-Until not enforced: sid's Release file expires a week after it is
+    # signed, and a mirror that lags (or a clock ahead of it) would refuse
+    # the build; the signature is still checked.
     mmdebstrap --mode=root --variant=minbase --include="$inc" \
         --aptopt='Acquire::Retries "3"' \
+        --aptopt='Acquire::Check-Valid-Until "false"' \
         --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
         --dpkgopt='path-exclude=/usr/share/locale/*' \
         --customize-hook='echo phx-host >"$1/etc/hostname"' \

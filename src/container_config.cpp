@@ -14,6 +14,8 @@ namespace {
 struct LibLxc {
   decltype(&::lxc_container_new) container_new = nullptr;
   decltype(&::lxc_container_put) container_put = nullptr;
+  decltype(&::lxc_get_version) get_version = nullptr;
+  decltype(&::lxc_config_item_is_supported) item_supported = nullptr;
   std::string error;
 };
 
@@ -30,6 +32,9 @@ const LibLxc& liblxc() {
     l.container_new = reinterpret_cast<decltype(&::lxc_container_new)>(::dlsym(h, "lxc_container_new"));
     l.container_put = reinterpret_cast<decltype(&::lxc_container_put)>(::dlsym(h, "lxc_container_put"));
     if (l.container_new == nullptr || l.container_put == nullptr) l.error = "liblxc.so.1 lacks lxc_container_new";
+    l.get_version = reinterpret_cast<decltype(&::lxc_get_version)>(::dlsym(h, "lxc_get_version"));
+    l.item_supported =
+        reinterpret_cast<decltype(&::lxc_config_item_is_supported)>(::dlsym(h, "lxc_config_item_is_supported"));
     return l;
   }();
   return lib;
@@ -47,6 +52,22 @@ Result<std::string> get_item(struct lxc_container* c, const char* key) {
 }
 
 }  // namespace
+
+const LiblxcSupport& liblxc_support() {
+  static const LiblxcSupport support = [] {
+    LiblxcSupport s;
+    const LibLxc& lib = liblxc();
+    if (!lib.error.empty()) {
+      s.error = lib.error;
+      return s;
+    }
+    if (lib.get_version != nullptr) s.version = lib.get_version();
+    s.environment_subkeys = lib.item_supported != nullptr && lib.item_supported("lxc.environment.runtime") &&
+                            lib.item_supported("lxc.environment.hooks");
+    return s;
+  }();
+  return support;
+}
 
 Result<LxcConfigValues> read_config_with_liblxc(const std::string& name, const std::string& lxcpath,
                                                const std::string& config_file) {
@@ -74,7 +95,12 @@ Result<LxcConfigValues> read_config_with_liblxc(const std::string& name, const s
     ListKey key;
     const char* name;
   };
-  for (const Item& item : {Item{ListKey::Environment, "lxc.environment"}, Item{ListKey::Idmap, "lxc.idmap"}}) {
+  const bool subkeys = liblxc_support().environment_subkeys;
+  for (const Item& item : {Item{ListKey::Environment, "lxc.environment"},
+                           Item{ListKey::EnvironmentRuntime, "lxc.environment.runtime"},
+                           Item{ListKey::EnvironmentHooks, "lxc.environment.hooks"}, Item{ListKey::Idmap, "lxc.idmap"}}) {
+    const bool subkey = item.key == ListKey::EnvironmentRuntime || item.key == ListKey::EnvironmentHooks;
+    if (subkey && !subkeys) continue;
     auto text = get_item(c, item.name);
     if (!text) return text.error();
     for (auto line : split_lines(*text)) {
@@ -82,6 +108,21 @@ Result<LxcConfigValues> read_config_with_liblxc(const std::string& name, const s
     }
   }
   return out;
+}
+
+std::optional<std::string> environment_subkeys_refused(const LxcConfigValues& v) {
+  if (!v.environment_subkeys) return std::nullopt;
+  const LiblxcSupport& s = liblxc_support();
+  if (s.error.empty() && s.environment_subkeys) return std::nullopt;
+  return "the config uses lxc.environment.runtime or lxc.environment.hooks, which liblxc " +
+         (s.error.empty() ? s.version : std::string("(not loadable: ") + s.error + ")") +
+         " does not know: LXC refuses the config and the container does not start (LXC 7.0 and Proxmox's lxc-pve "
+         ">= 6.0.5 know the keys; elsewhere use lxc.environment)";
+}
+
+EnvironmentKeys environment_keys(const LxcConfigValues& v) {
+  return EnvironmentKeys{v.joined(ListKey::Environment), v.joined(ListKey::EnvironmentRuntime),
+                         v.joined(ListKey::EnvironmentHooks)};
 }
 
 Result<ContainerConfigItems> read_container_config(const std::string& name, const std::string& lxcpath,
@@ -96,6 +137,17 @@ Result<ContainerConfigItems> read_container_config(const std::string& name, cons
   auto lx = read_config_with_liblxc(name, lxcpath, config_file);
   if (!lx) return lx.error();
   return ContainerConfigItems{std::move(*lx), true, std::move(r.reason)};
+}
+
+}  // namespace phx
+
+namespace phx {
+
+Result<ContainerPolicy> read_container_policy(const std::string& name, const std::string& lxcpath,
+                                              const HostConfig& defaults) {
+  auto items = read_container_config(name, lxcpath, "");
+  if (!items) return items.error();
+  return parse_policy(environment_keys(items->values), defaults);
 }
 
 }  // namespace phx

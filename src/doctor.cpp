@@ -2,10 +2,16 @@
 
 #include <sys/sysmacros.h>
 
+#include <sys/stat.h>
+
 #include <cstdio>
+#include <filesystem>
+#include <set>
 
 #include "config.hpp"
+#include "container_config.hpp"
 #include "device_plan.hpp"
+#include "lxc_config_reader.hpp"
 #include "lxc_container.hpp"
 #include "mountinfo.hpp"
 #include "spawn.hpp"
@@ -42,7 +48,47 @@ std::string detect_cgroup_layout(const HostRoot& root) {
   return "unknown";
 }
 
-DoctorReport run_doctor(const HostRoot& root) {
+std::vector<Finding> environment_key_findings(const std::string& lxc_version, bool lxc_knows_subkeys,
+                                              const std::vector<std::string>& lxcpaths) {
+  using S = Finding::Severity;
+  std::vector<Finding> out;
+  if (lxc_knows_subkeys) {
+    out.push_back({S::Ok, "lxc",
+                   "liblxc " + lxc_version +
+                       " knows lxc.environment.runtime and lxc.environment.hooks; the hooks read NVIDIA_* from all three "
+                       "environment keys, PHOENIX_GPU_* from lxc.environment and .hooks",
+                   {}});
+    return out;
+  }
+  out.push_back({S::Info, "lxc",
+                 "liblxc " + lxc_version +
+                     " does not know lxc.environment.runtime or lxc.environment.hooks (LXC 7.0 and Proxmox's lxc-pve "
+                     ">= 6.0.5 do): a container config that uses them does not start; use lxc.environment",
+                 {}});
+  std::set<std::string> seen;
+  for (const auto& path : lxcpaths) {
+    if (path.empty() || !seen.insert(path).second) continue;
+    std::error_code ec;
+    std::filesystem::directory_iterator it(path, ec), end;
+    std::size_t n = 0;
+    for (; !ec && it != end && n < 4096; it.increment(ec), ++n) {
+      const std::string config = it->path().string() + "/config";
+      struct stat st {};
+      if (::stat(config.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      LxcConfigRead r = read_lxc_config(config);
+      if (r.outcome != LxcConfigRead::Outcome::Read || !r.values.environment_subkeys) continue;
+      out.push_back({S::Warning, "lxc",
+                     "container " + it->path().filename().string() + " (" + path +
+                         "): its config uses lxc.environment.runtime or lxc.environment.hooks, which liblxc " +
+                         lxc_version + " refuses: the container does not start",
+                     "move those lines to lxc.environment (Proxmox VE 8: 'lxc.environment: NVIDIA_VISIBLE_DEVICES=all' "
+                     "in /etc/pve/lxc/ID.conf), or upgrade to an LXC that knows the keys"});
+    }
+  }
+  return out;
+}
+
+DoctorReport run_doctor(const HostRoot& root, const std::vector<std::string>& lxcpaths) {
   DoctorReport r;
   r.host = discover_host(root);
   const HostSnapshot& h = r.host;
@@ -140,6 +186,13 @@ DoctorReport run_doctor(const HostRoot& root) {
   add(r.cgroup_layout == "unknown" ? S::Info : S::Ok, "cgroup", "device cgroup: " + r.cgroup_layout);
   r.lxc_version = lxc_version();
   add(S::Ok, "lxc", "liblxc " + r.lxc_version);
+  const LiblxcSupport& support = liblxc_support();
+  r.lxc_environment_subkeys = support.error.empty() && support.environment_subkeys;
+  std::vector<std::string> paths{"/var/lib/lxc", lxc_default_path()};
+  paths.insert(paths.end(), lxcpaths.begin(), lxcpaths.end());
+  for (auto& f : environment_key_findings(r.lxc_version, r.lxc_environment_subkeys, paths)) {
+    r.findings.push_back(std::move(f));
+  }
   r.worker_via_systemd = worker_via_systemd();
   add(S::Info, "worker",
       r.worker_via_systemd

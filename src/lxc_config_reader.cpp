@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <iterator>
 #include <string_view>
 #include <utility>
 
@@ -22,13 +23,16 @@ struct KeyRow {
   ListKey key;
 };
 
-// The keys whose items are collected. Everything else that starts with one
-// of kWatchedPrefixes is a key this reader does not know (LXC 5.0 refuses
-// "lxc.environment.runtime"; a later LXC may accept it): liblxc decides.
+// The keys whose items are collected, in ListKey order. Everything else that
+// starts with one of kWatchedPrefixes is a key this reader does not know
+// ("lxc.environment.foo"; a later LXC may accept it): liblxc decides.
 constexpr KeyRow kListKeys[] = {
     {"lxc.environment", ListKey::Environment},
+    {"lxc.environment.runtime", ListKey::EnvironmentRuntime},
+    {"lxc.environment.hooks", ListKey::EnvironmentHooks},
     {"lxc.idmap", ListKey::Idmap},
 };
+static_assert(std::size(kListKeys) == static_cast<std::size_t>(ListKey::Count));
 constexpr std::string_view kInclude = "lxc.include";
 constexpr std::string_view kWatchedPrefixes[] = {"lxc.environment", "lxc.idmap", "lxc.include"};
 
@@ -166,7 +170,11 @@ class Reader {
       value = value.substr(1, value.size() - 2);
     }
     for (const auto& row : kListKeys) {
-      if (key == row.name) return set_list(path, row.key, value);
+      if (key != row.name) continue;
+      if (row.key == ListKey::EnvironmentRuntime || row.key == ListKey::EnvironmentHooks) {
+        out_.values.environment_subkeys = true;
+      }
+      return set_list(path, row.key, value);
     }
     if (key == kInclude) return include(path, value, depth);
     for (auto prefix : kWatchedPrefixes) {
@@ -184,11 +192,14 @@ class Reader {
     }
     switch (k) {
       case ListKey::Environment:
+      case ListKey::EnvironmentRuntime:
+      case ListKey::EnvironmentHooks:
         // Without '=', liblxc copies the variable from its own environment
         // (and fails the config where it is unset): that is the reading
         // process's business, not the file's.
         if (value.find('=') == std::string_view::npos) {
-          return stop(Outcome::Fallback, path + ": lxc.environment item without '=': " + std::string(value.substr(0, 80)));
+          return stop(Outcome::Fallback, path + ": " + key_name(k) +
+                                             " item without '=': " + std::string(value.substr(0, 80)));
         }
         list.emplace_back(value);
         return;
@@ -249,6 +260,13 @@ class Reader {
 };
 
 }  // namespace
+
+const char* key_name(ListKey k) {
+  for (const auto& row : kListKeys) {
+    if (row.key == k) return row.name.data();
+  }
+  return "?";
+}
 
 std::string LxcConfigValues::joined(ListKey k) const {
   std::string out;

@@ -16,6 +16,10 @@
 // one it reads, or a tree past the limits. An include loop is
 // Outcome::Invalid: liblxc recurses until it crashes on one.
 //
+// lxc.environment.runtime and lxc.environment.hooks are read as LXC 7 reads
+// them, whatever the liblxc on this host: each its own list, cleared by an
+// empty value of its own key only (see ListKey).
+//
 // Keys it ignores (any other "lxc." key) are not checked: pre-start runs only
 // after LXC has parsed the same config to start the container.
 #pragma once
@@ -26,10 +30,16 @@
 
 namespace phx {
 
-// The list-valued keys the reader collects. A new key (LXC 7's
-// lxc.environment.runtime and .hooks) is a new enumerator and a row in
-// kListKeys (lxc_config_reader.cpp).
-enum class ListKey { Environment, Idmap, Count };
+// The list-valued keys the reader collects; a new key is a new enumerator
+// and a row in kListKeys (lxc_config_reader.cpp). EnvironmentRuntime and
+// EnvironmentHooks are LXC 7's lxc.environment.runtime (the container's init
+// only) and lxc.environment.hooks (hooks only), also known to Proxmox's
+// lxc-pve since 6.0.5; LXC 5.0 and upstream 6.0 refuse a config that has
+// them. Each is a list of its own: an empty value clears that list only.
+enum class ListKey { Environment, EnvironmentRuntime, EnvironmentHooks, Idmap, Count };
+
+// The key's name as written in a config ("lxc.environment.runtime").
+const char* key_name(ListKey k);
 
 struct LxcConfigValues {
   // Per ListKey, the items in order, as liblxc's get_config_item returns
@@ -38,6 +48,9 @@ struct LxcConfigValues {
 
   std::vector<std::string>& list(ListKey k) { return lists[static_cast<int>(k)]; }
   const std::vector<std::string>& list(ListKey k) const { return lists[static_cast<int>(k)]; }
+  // A lxc.environment.runtime or .hooks line was read (even one that only
+  // cleared its list): an LXC that does not know the keys refuses the config.
+  bool environment_subkeys = false;
   // Items newline-separated, each ending in '\n' (get_config_item's shape).
   std::string joined(ListKey k) const;
 };

@@ -110,9 +110,11 @@ int run_pre_start(const HookRuntime& rt) {
     return 0;
   }
   if (items->via_liblxc) spdlog::debug("config read through liblxc: {}", items->why_liblxc);
-  const std::string env = items->values.joined(ListKey::Environment);
-  const ContainerPolicy policy = parse_policy(env, rt.cfg);
+  const ContainerPolicy policy = parse_policy(environment_keys(items->values), rt.cfg);
   for (const auto& w : policy.warnings) spdlog::warn("{}", w);
+  if (!policy.visible_devices_key.empty()) {
+    spdlog::debug("NVIDIA_VISIBLE_DEVICES from {}", policy.visible_devices_key);
+  }
   Laps laps(t0);
   laps.lap("config");
 
@@ -160,7 +162,7 @@ int run_pre_start(const HookRuntime& rt) {
   auto plan = make_plan(host, policy.plan_request());
   if (!plan) return fail("no GPU plan: " + plan.error().message());
   for (const auto& w : plan->warnings) spdlog::warn("{}", w);
-  if (auto unmet = check_requirements(rt.root, env, *plan); !unmet.empty()) {
+  if (auto unmet = check_requirements(rt.root, policy.nvidia_items, *plan); !unmet.empty()) {
     std::string all;
     for (const auto& u : unmet) all += (all.empty() ? "" : "; ") + u;
     if (policy.required) return fail("requirement not met: " + all);

@@ -17,6 +17,7 @@
 #include "priority.hpp"
 #include "clock.hpp"
 #include "config.hpp"
+#include "container_config.hpp"
 #include "device_cgroup.hpp"
 #include "hook_runtime.hpp"
 #include "driver_stage.hpp"
@@ -274,7 +275,11 @@ int Worker::run() {
     return 0;
   }
   ContainerPolicy policy;
-  if (auto env = c->config_item("lxc.environment")) policy = parse_policy(*env, cfg_);
+  if (auto p = read_container_policy(name_, lxcpath_, cfg_)) {
+    policy = std::move(*p);
+  } else {
+    spdlog::warn("{}; the host defaults apply", p.error().message());
+  }
   const Millis timeout = policy.verify_timeout.value_or(cfg_.verify_timeout);
   create_nodes_ = cfg_.create_nodes && policy.create_nodes.value_or(true);
   const auto deadline = Clock::now() + timeout;

@@ -7,9 +7,9 @@
 
 namespace phx::cli {
 
-int cmd_doctor(const CommonOptions& common) {
+int cmd_doctor(const CommonOptions& common, const std::vector<std::string>& lxcpaths) {
   const HostRoot root = common.host_root.empty() ? HostRoot::from_env() : HostRoot(common.host_root);
-  DoctorReport r = run_doctor(root);
+  DoctorReport r = run_doctor(root, lxcpaths);
   if (common.json) {
     nlohmann::json findings = nlohmann::json::array();
     for (const auto& f : r.findings) {
@@ -27,6 +27,7 @@ int cmd_doctor(const CommonOptions& common) {
                         {"gpus", gpus},
                         {"cgroup_layout", r.cgroup_layout},
                         {"lxc_version", r.lxc_version},
+                        {"lxc_environment_subkeys", r.lxc_environment_subkeys},
                         {"worker_via_systemd", r.worker_via_systemd},
                         {"problems", r.has_problems()},
                         {"findings", findings}};

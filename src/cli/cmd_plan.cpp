@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "config.hpp"
+#include "container_config.hpp"
 #include "host_discovery.hpp"
 #include "lxc_container.hpp"
 #include "plan_file.hpp"
@@ -36,19 +37,18 @@ int cmd_plan(const CommonOptions& common, const PlanOptions& opts) {
 
   ContainerPolicy policy = parse_policy("", config);
   std::string lxcpath = opts.lxcpath.empty() ? lxc_default_path() : opts.lxcpath;
+  std::vector<std::string> config_warnings;
   if (!opts.name.empty()) {
-    auto c = LxcContainer::load(opts.name, lxcpath);
-    if (!c) {
-      std::cerr << "error: " << c.error().message() << "\n";
+    // Read as pre-start reads it: also a config this liblxc refuses.
+    auto items = read_container_config(opts.name, lxcpath, "");
+    if (!items) {
+      std::cerr << "error: " << items.error().message() << "\n";
       return kFailure;
     }
-    auto env = c->config_item("lxc.environment");
-    if (!env) {
-      std::cerr << "error: " << env.error().message() << "\n";
-      return kFailure;
-    }
-    policy = parse_policy(*env, config);
-    for (const auto& w : policy.warnings) std::cerr << "warning: " << w << "\n";
+    policy = parse_policy(environment_keys(items->values), config);
+    if (auto lxc_refuses = environment_subkeys_refused(items->values)) config_warnings.push_back(*lxc_refuses);
+    config_warnings.insert(config_warnings.end(), policy.warnings.begin(), policy.warnings.end());
+    for (const auto& w : config_warnings) std::cerr << "warning: " << w << "\n";
   }
   if (opts.devices_given) policy.visible_devices = opts.devices;
   if (opts.capabilities_given) policy.capabilities = opts.capabilities;
@@ -72,6 +72,10 @@ int cmd_plan(const CommonOptions& common, const PlanOptions& opts) {
   pf.plan = *plan;
   if (common.json) {
     auto j = nlohmann::json::parse(plan_to_json(pf));
+    if (!opts.name.empty()) {
+      j["visible_devices_key"] = policy.visible_devices_key;
+      j["config_warnings"] = config_warnings;
+    }
     nlohmann::json states = nlohmann::json::object();
     for (const auto& n : plan->nodes) states[n.host_path] = node_state(root, n);
     j["host_node_state"] = states;
@@ -79,6 +83,9 @@ int cmd_plan(const CommonOptions& common, const PlanOptions& opts) {
     return kOk;
   }
   if (!opts.name.empty()) std::cout << "container     " << opts.name << " (" << lxcpath << ")\n";
+  if (!policy.visible_devices_key.empty()) {
+    std::cout << "from          NVIDIA_VISIBLE_DEVICES in " << policy.visible_devices_key << "\n";
+  }
   if (root.simulated()) std::cout << "host root     " << root.root() << " (simulated host)\n";
   if (!plan->enabled) {
     std::cout << "selection     NVIDIA_VISIBLE_DEVICES='" << policy.visible_devices

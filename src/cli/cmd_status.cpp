@@ -14,6 +14,7 @@
 
 #include "commands.hpp"
 #include "config.hpp"
+#include "container_config.hpp"
 #include "device_selection.hpp"
 #include "lxc_container.hpp"
 #include "plan_file.hpp"
@@ -159,11 +160,9 @@ void add_unrecorded(std::vector<ContainerReport>& rows, const HostConfig& cfg, c
   for (const auto& path : paths) {
     for (const auto& name : active_containers(path)) {
       if (known.count({escape_lxcpath(path), name}) != 0) continue;
-      auto c = LxcContainer::load(name, path);
-      if (!c) continue;
-      auto env = c->config_item("lxc.environment");
-      if (!env) continue;
-      const ContainerPolicy policy = parse_policy(*env, cfg);
+      auto read = read_container_policy(name, path, cfg);
+      if (!read) continue;
+      const ContainerPolicy& policy = *read;
       auto sel = parse_visible_devices(policy.visible_devices);
       if (sel && sel->kind == GpuSelection::Kind::Void) continue;
       ContainerReport r;
@@ -249,7 +248,7 @@ int cmd_install_driver(const CommonOptions& common, const std::string& name, con
   auto* c = &rc->container;
   const PlanFile* pf = &rc->plan;
   ContainerPolicy policy;
-  if (auto env = c->config_item("lxc.environment")) policy = parse_policy(*env, config);
+  if (auto p = read_container_policy(name, lxcpath, config)) policy = std::move(*p);
   GpuStatus st;
   if (auto old = read_status(sd.status_path())) st = *old;
   run_driver_stage(*c, *pf, policy, config, sd.dir(), st, [&] {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace phx::cli {
 
@@ -28,7 +29,7 @@ struct PlanOptions {
 };
 
 int cmd_plan(const CommonOptions& common, const PlanOptions& opts);
-int cmd_doctor(const CommonOptions& common);
+int cmd_doctor(const CommonOptions& common, const std::vector<std::string>& lxcpaths);
 int cmd_status(const CommonOptions& common, const std::string& name, const std::string& lxcpath);
 // Every container with a record in the state directory, and every running
 // one with a GPU policy but no record in /var/lib/lxc, LXC's default path

@@ -43,6 +43,9 @@ int main(int argc, char** argv) {
 
   auto* doctor_cmd = app.add_subcommand("doctor", "check the host: driver, GPUs, majors, nodes, modules, cgroups, LXC");
   add_common(doctor_cmd);
+  std::vector<std::string> doctor_lxcpaths;
+  doctor_cmd->add_option("-P,--lxcpath", doctor_lxcpaths,
+                         "also check the containers of this LXC path (besides /var/lib/lxc and LXC's default)");
 
   auto* prepare_cmd = app.add_subcommand(
       "prepare-host", "load nvidia_uvm and create or repair every NVIDIA node on the host (the boot-time unit runs this)");
@@ -91,7 +94,7 @@ int main(int argc, char** argv) {
   phx::setup_logging(lo);
 
   if (*plan_cmd) return cmd_plan(common, plan);
-  if (*doctor_cmd) return cmd_doctor(common);
+  if (*doctor_cmd) return cmd_doctor(common, doctor_lxcpaths);
   if (*prepare_cmd) return cmd_prepare_host(common);
   if (*status_cmd) {
     if (status_all) {

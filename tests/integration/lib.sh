@@ -632,6 +632,23 @@ phx__ct_snippet() {
     echo "$out"
 }
 
+# The running LXC's version ("5.0.2") and whether it still takes cgroup v1 keys
+# (lxc.cgroup.devices.*): LXC 7.0 dropped cgroup v1 and refuses a config that has them.
+phx_lxc_version() { lxc-start --version 2>/dev/null; }
+phx_lxc_knows_cgroup1() { (($(phx_lxc_version | cut -d. -f1) < 7)); }
+# Whether LXC takes lxc.environment.runtime and .hooks (LXC 7.0, Proxmox's lxc-pve >= 6.0.5;
+# not LXC 5.0 or upstream 6.0): asked of LXC itself, on a throwaway config.
+phx_lxc_knows_environment_subkeys() {
+    local d
+    d=$(mktemp -d "${PHX_T:-/tmp}/keys.XXXXXX")
+    mkdir "$d/probe"
+    printf 'lxc.environment.runtime = A=1\nlxc.environment.hooks = B=1\n' >"$d/probe/config"
+    local out
+    out=$(lxc-info -n probe -P "$d" -c lxc.environment.runtime 2>&1)
+    rm -rf "$d"
+    [[ $out == *A=1* ]]
+}
+
 # phx_create_ct NAME [--unpriv] [--no-snippet] [--snippet-verbatim] [--allow-all]
 #                    [--env KEY=VAL]... [--hook-version 1] [--extra 'lxc.key = value']...
 # A busybox container in $PHX_LXCPATH: no network, busybox init (sleeps forever), device
@@ -689,9 +706,11 @@ phx_create_ct() {
             # The busybox template sets no device rules (allow-all). An allow-list, as in
             # LXC's common.conf, lets tests tell allowed (ENXIO) from denied (EPERM).
             # Both forms: v1 applies on this hybrid host, v2 under phx_cgroup2_run; LXC
-            # ignores the form that does not match the running layout.
-            local dev
-            for v in cgroup cgroup2; do
+            # ignores the form that does not match the running layout (LXC 7 refuses
+            # the v1 form: cgroup2 only there).
+            local dev forms=(cgroup2)
+            phx_lxc_knows_cgroup1 && forms=(cgroup cgroup2)
+            for v in "${forms[@]}"; do
                 echo "lxc.$v.devices.deny = a"
                 # Any mknod (not read/write): lets tests make probe nodes inside.
                 echo "lxc.$v.devices.allow = c *:* m"

@@ -64,6 +64,8 @@ std::vector<std::string> env_of(const Tree& t) {
   return read_lxc_config(t.lxcpath() + "/ct/config").values.list(ListKey::Environment);
 }
 
+LxcConfigValues values_of(const Tree& t) { return read_lxc_config(t.lxcpath() + "/ct/config").values; }
+
 std::string source_file(const std::string& rel) {
   std::ifstream in(std::string(PHX_SOURCE_DIR) + "/" + rel);
   return {std::istreambuf_iterator<char>(in), {}};
@@ -222,7 +224,10 @@ TEST(LxcConfigReader, HandsOverWhatItCannotBeSureOf) {
       "lxc.environment = NO_SUCH_VARIABLE_X\n",        // liblxc refuses
       "lxc.environment = \"\n",
       "lxc.environment\n",                             // no '='
-      "lxc.environment.runtime = A=1\n",               // LXC 7's key; LXC 5 refuses it
+      "lxc.environment.runtime = HOME\n",             // LXC 7's keys take the value from the reader too
+      "lxc.environment.hooks = NO_SUCH_VARIABLE_X\n",
+      "lxc.environment.runtimeX = A=1\n",            // keys no LXC has
+      "lxc.environment.init = A=1\n",
       "lxc.environmentX = A=1\n",
       "lxc.environment\f= A=1\n",
       "lxc.include = relative.conf\n",
@@ -381,6 +386,84 @@ TEST(LxcConfigReader, MappedRootUid) {
   EXPECT_EQ(mapped_root_uid_of({"g 0 100000 65536", "u 0 100000 65536"}), 100000u);
   EXPECT_EQ(mapped_root_uid_of({"u 1 5 6", "u 0 7 1", "u 0 8 1"}), 7u);
   EXPECT_EQ(mapped_root_uid_of({"u 0 4294967295 1"}), 0u);
+}
+
+}  // namespace
+}  // namespace phx
+
+namespace phx {
+namespace {
+
+// LXC 7's lxc.environment.runtime and .hooks: lists of their own, each
+// cleared by its own empty value only, read the same whatever the liblxc.
+// The differential check compares them where liblxc knows the keys (LXC 7.0,
+// lxc-pve >= 6.0.5); elsewhere liblxc must refuse the config, as lxc-start
+// does (tests/diff/config_diff.hpp).
+TEST(LxcConfigReader, EnvironmentSubkeysAreListsOfTheirOwn) {
+  Tree t;
+  t.config(
+      "lxc.environment = A=1\n"
+      "lxc.environment.runtime = R=1\n"
+      "lxc.environment.hooks = H=1\n"
+      "lxc.environment.runtime = R=2\n"
+      "lxc.environment.runtime =\n"  // clears .runtime only
+      "lxc.environment.runtime = R=3\n"
+      "lxc.environment.hooks = 'H=2'\n"
+      "lxc.environment =\n"  // clears lxc.environment only
+      "lxc.environment = B=2\n"
+      "\tlxc.environment.hooks\t=\tH=3 \r\n");
+  expect(t, Outcome::Read);
+  const LxcConfigValues v = values_of(t);
+  EXPECT_TRUE(v.environment_subkeys);
+  EXPECT_THAT(v.list(ListKey::Environment), ElementsAre("B=2"));
+  EXPECT_THAT(v.list(ListKey::EnvironmentRuntime), ElementsAre("R=3"));
+  EXPECT_THAT(v.list(ListKey::EnvironmentHooks), ElementsAre("H=1", "H=2", "H=3"));
+  EXPECT_EQ(v.joined(ListKey::EnvironmentRuntime), "R=3\n");
+  EXPECT_STREQ(key_name(ListKey::EnvironmentRuntime), "lxc.environment.runtime");
+  EXPECT_STREQ(key_name(ListKey::EnvironmentHooks), "lxc.environment.hooks");
+}
+
+TEST(LxcConfigReader, EnvironmentSubkeysInIncludesAndClearedOnly) {
+  Tree t;
+  t.write("inc.conf", "lxc.environment.runtime = NVIDIA_VISIBLE_DEVICES=all\nlxc.environment.hooks = PHOENIX_GPU_REQUIRED=1\n");
+  t.config("lxc.include = ${R}/inc.conf\nlxc.environment.hooks =\n");
+  expect(t, Outcome::Read);
+  LxcConfigValues v = values_of(t);
+  EXPECT_THAT(v.list(ListKey::EnvironmentRuntime), ElementsAre("NVIDIA_VISIBLE_DEVICES=all"));
+  EXPECT_TRUE(v.list(ListKey::EnvironmentHooks).empty());
+
+  // Only clearing lines: still a config that LXC 5.0 refuses.
+  Tree u;
+  u.config("lxc.environment.runtime =\nlxc.environment = A=1\n");
+  expect(u, Outcome::Read);
+  EXPECT_TRUE(values_of(u).environment_subkeys);
+
+  Tree w;
+  w.config("lxc.environment = A=1\n");
+  EXPECT_FALSE(values_of(w).environment_subkeys);
+}
+
+// /var/lib/lxc/ID/config as pve-container writes it for a container whose
+// GPU request is in its `env` property (Proxmox VE 9.1: pct set ID --env ...,
+// or an OCI image's environment).
+TEST(LxcConfigReader, ProxmoxEnvProperty) {
+  Tree t;
+  proxmox_tree(t);
+  t.config(
+      "lxc.arch = amd64\nlxc.include = ${R}/share/config/debian.common.conf\n"
+      "lxc.include = ${R}/share/config/debian.userns.conf\nlxc.apparmor.profile = generated\n"
+      "lxc.environment.runtime = PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+      "lxc.environment.runtime = NVIDIA_VISIBLE_DEVICES=all\n"
+      "lxc.environment.runtime = NVIDIA_DRIVER_CAPABILITIES=compute,utility\n"
+      "lxc.idmap = u 0 100000 65536\nlxc.idmap = g 0 100000 65536\n"
+      "lxc.rootfs.path = /var/lib/lxc/220/rootfs\nlxc.uts.name = ollama\n");
+  const LxcConfigRead r = read_lxc_config(t.lxcpath() + "/ct/config");
+  ASSERT_EQ(r.outcome, Outcome::Read) << r.reason;
+  EXPECT_THAT(r.values.list(ListKey::EnvironmentRuntime),
+              ElementsAre(HasSubstr("PATH="), "NVIDIA_VISIBLE_DEVICES=all", "NVIDIA_DRIVER_CAPABILITIES=compute,utility"));
+  EXPECT_TRUE(r.values.list(ListKey::Environment).empty());
+  auto v = t.compare();
+  EXPECT_TRUE(v.agree) << v.detail;
 }
 
 }  // namespace

@@ -124,3 +124,92 @@ TEST(Policy, UnknownPhoenixKeyWarns) {
 
 }  // namespace
 }  // namespace phx
+
+namespace phx {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+
+// LXC 7's three environment keys (policy.hpp): NVIDIA_* from all three,
+// PHOENIX_GPU_* from lxc.environment and .hooks; .hooks > .runtime >
+// lxc.environment when a variable is in several.
+TEST(PolicyKeys, GpuRequestInRuntimeAlone) {
+  ContainerPolicy p = parse_policy(
+      EnvironmentKeys{"", "PATH=/usr/bin\nNVIDIA_VISIBLE_DEVICES=all\nNVIDIA_DRIVER_CAPABILITIES=compute,utility\n", ""},
+      HostConfig{});
+  EXPECT_TRUE(p.has_gpu_policy);
+  EXPECT_EQ(p.visible_devices, "all");
+  EXPECT_EQ(p.visible_devices_key, "lxc.environment.runtime");
+  EXPECT_EQ(p.capabilities, "compute,utility");
+  EXPECT_TRUE(p.warnings.empty());
+  EXPECT_EQ(p.nvidia_items, "NVIDIA_DRIVER_CAPABILITIES=compute,utility\nNVIDIA_VISIBLE_DEVICES=all\n");
+}
+
+TEST(PolicyKeys, NvidiaPrecedenceHooksOverRuntimeOverEnvironment) {
+  const std::string env = "NVIDIA_VISIBLE_DEVICES=0\nNVIDIA_DRIVER_CAPABILITIES=utility\nNVIDIA_REQUIRE_CUDA=cuda>=11\n";
+  const std::string rt = "NVIDIA_VISIBLE_DEVICES=1\nNVIDIA_DRIVER_CAPABILITIES=compute\n";
+  const std::string hk = "NVIDIA_VISIBLE_DEVICES=2\n";
+  ContainerPolicy all = parse_policy(EnvironmentKeys{env, rt, hk}, HostConfig{});
+  EXPECT_EQ(all.visible_devices, "2");
+  EXPECT_EQ(all.visible_devices_key, "lxc.environment.hooks");
+  EXPECT_EQ(all.capabilities, "compute");
+  EXPECT_THAT(all.nvidia_items, HasSubstr("NVIDIA_REQUIRE_CUDA=cuda>=11\n"));
+  ContainerPolicy two = parse_policy(EnvironmentKeys{env, rt, ""}, HostConfig{});
+  EXPECT_EQ(two.visible_devices, "1");
+  EXPECT_EQ(two.visible_devices_key, "lxc.environment.runtime");
+  ContainerPolicy one = parse_policy(EnvironmentKeys{env, "", ""}, HostConfig{});
+  EXPECT_EQ(one.visible_devices, "0");
+  EXPECT_EQ(one.visible_devices_key, "lxc.environment");
+  // The hooks' key alone, kept out of the container's processes.
+  ContainerPolicy hooks = parse_policy(EnvironmentKeys{"", "", "NVIDIA_VISIBLE_DEVICES=all\n"}, HostConfig{});
+  EXPECT_EQ(hooks.visible_devices, "all");
+  // Within one key the later item wins, across keys the order above.
+  ContainerPolicy later = parse_policy(
+      EnvironmentKeys{"NVIDIA_VISIBLE_DEVICES=0\n", "NVIDIA_VISIBLE_DEVICES=1\nNVIDIA_VISIBLE_DEVICES=void\n", ""},
+      HostConfig{});
+  EXPECT_EQ(later.visible_devices, "void");
+}
+
+TEST(PolicyKeys, PhoenixSettingsInRuntimeAreIgnoredWithAWarning) {
+  ContainerPolicy p = parse_policy(
+      EnvironmentKeys{"PHOENIX_GPU_VERIFY_TIMEOUT=30\n",
+                      "NVIDIA_VISIBLE_DEVICES=all\nPHOENIX_GPU_REQUIRED=1\nPHOENIX_GPU_DRIVER_INSTALL=runfile\n"
+                      "PHOENIX_GPU_REQUIRED=1\nPHOENIX_GPU_VERIFY_TIMEOUT=5\n",
+                      ""},
+      HostConfig{});
+  EXPECT_TRUE(p.has_gpu_policy);
+  EXPECT_FALSE(p.required);
+  EXPECT_FALSE(p.driver_install);
+  ASSERT_TRUE(p.verify_timeout);
+  EXPECT_EQ(*p.verify_timeout, milliseconds(30000));
+  // One warning per variable, naming it and where to put it instead.
+  EXPECT_THAT(p.warnings, ElementsAre(HasSubstr("PHOENIX_GPU_REQUIRED in lxc.environment.runtime is ignored"),
+                                      HasSubstr("PHOENIX_GPU_DRIVER_INSTALL in lxc.environment.runtime is ignored"),
+                                      HasSubstr("PHOENIX_GPU_VERIFY_TIMEOUT in lxc.environment.runtime is ignored")));
+  EXPECT_THAT(p.warnings[0], HasSubstr("lxc.environment.hooks"));
+}
+
+TEST(PolicyKeys, PhoenixSettingsFromHooksOverEnvironment) {
+  ContainerPolicy p = parse_policy(
+      EnvironmentKeys{"NVIDIA_VISIBLE_DEVICES=all\nPHOENIX_GPU_REQUIRED=0\nPHOENIX_GPU_VERIFY_TIMEOUT=30\n", "",
+                      "PHOENIX_GPU_REQUIRED=1\nPHOENIX_GPU_CREATE_NODES=0\n"},
+      HostConfig{});
+  EXPECT_TRUE(p.required);
+  ASSERT_TRUE(p.create_nodes);
+  EXPECT_FALSE(*p.create_nodes);
+  ASSERT_TRUE(p.verify_timeout);
+  EXPECT_EQ(*p.verify_timeout, milliseconds(30000));
+  EXPECT_TRUE(p.warnings.empty());
+  // Not NVIDIA_* nor PHOENIX_GPU_*: no part of the policy, from any key.
+  EXPECT_EQ(p.nvidia_items, "NVIDIA_VISIBLE_DEVICES=all\n");
+}
+
+TEST(PolicyKeys, TheOldEntryPointReadsLxcEnvironmentAlone) {
+  ContainerPolicy p = parse_policy("NVIDIA_VISIBLE_DEVICES=all\nPHOENIX_GPU_REQUIRED=1\n", HostConfig{});
+  EXPECT_TRUE(p.required);
+  EXPECT_EQ(p.visible_devices_key, "lxc.environment");
+}
+
+}  // namespace
+}  // namespace phx

@@ -6,14 +6,15 @@
 #  3. each libFuzzer target briefly on its seed corpus;
 #  4. the Debian package: build, lintian, install, integration tests against
 #     the installed files, purge, and install beside an lxc-pve stand-in;
-#  5. that .deb in a systemd host of Debian 13 with LXC 6.0 (an LXC container
-#     booting systemd on pure cgroup2, tests/systemd/): the user-setup
-#     integration tests, the worker's transient units, Proxmox-style units,
-#     journald, the boot unit across a reboot. Its root file system is cached
-#     in /var/cache/phoenix-gpu-hooks-test/.
+#  5. that .deb in systemd hosts of Debian 13 (LXC 6.0) and Debian sid (LXC
+#     7.0) (LXC containers booting systemd on pure cgroup2, tests/systemd/):
+#     the user-setup integration tests, the worker's transient units,
+#     Proxmox-style units, journald, the boot unit across a reboot. Their root
+#     file systems are cached in /var/cache/phoenix-gpu-hooks-test/.
 # Usage: sudo scripts/test.sh
 # PHX_SKIP_SANITIZE=1, PHX_SKIP_FUZZ=1, PHX_SKIP_PACKAGE=1, PHX_SKIP_SYSTEMD_HOST=1 leave a stage out
 # (for quick local runs; CI runs them all). PHX_FUZZ_SECONDS (default 15).
+# PHX_SYSTEMD_HOST_RELEASES (default "trixie sid"): the systemd hosts' Debian releases.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [[ $EUID -eq 0 ]] || { echo "run as root: the integration tests start real LXC containers" >&2; exit 1; }
@@ -54,11 +55,14 @@ if [[ ${PHX_SKIP_PACKAGE:-0} != 1 ]]; then
 fi
 
 if [[ ${PHX_SKIP_SYSTEMD_HOST:-0} != 1 ]]; then
-  stage "systemd host: Debian 13, LXC 6.0, the .deb built on Debian 12"
   if ! ls "$debdir"/phoenix-gpu-hooks_*.deb >/dev/null 2>&1; then
     mkdir -p "$debdir"
     scripts/build-deb.sh --nocheck "$debdir" >/dev/null 2>"$debdir/build.log" || { tail -n 60 "$debdir/build.log"; exit 1; }
   fi
-  tests/systemd/run.sh --release trixie "$debdir"
+  # Debian 13: LXC 6.0.4 (Proxmox VE 9 runs lxc-pve 6.0.5); sid: LXC 7.0.
+  for release in ${PHX_SYSTEMD_HOST_RELEASES:-trixie sid}; do
+    stage "systemd host: Debian $release, the .deb built on Debian 12"
+    tests/systemd/run.sh --release "$release" "$debdir"
+  done
 fi
 stage "all tests passed"

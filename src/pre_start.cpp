@@ -173,6 +173,8 @@ int run_pre_start(const HookRuntime& rt) {
   // The host config's problems (a broken file: built-in defaults in use)
   // travel with the plan into the status.
   for (const auto& w : rt.cfg.warnings) plan->warnings.push_back("host config: " + w);
+  // So do the container config's (a PHOENIX_GPU_* in lxc.environment.runtime).
+  for (const auto& w : policy.warnings) plan->warnings.push_back("container config: " + w);
   laps.lap("plan");
   int pending = 0;
   for (const auto& n : plan->nodes) {

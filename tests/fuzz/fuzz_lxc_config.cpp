@@ -3,11 +3,14 @@
 // files and an include directory). The reader must either read what liblxc
 // reads or hand the tree over (liblxc answers); anything else traps. What it
 // calls invalid (an include loop, which crashes liblxc) is checked against
-// liblxc by the unit test.
+// liblxc by the unit test. On a liblxc without the subkeys (LXC 5.0, upstream
+// 6.0) a tree that uses them must be one liblxc refuses; where liblxc knows
+// them (LXC 7.0) their items are compared too (tests/diff/config_diff.hpp).
 //
 // Lines come from a grammar of what configs hold (the keys the reader reads,
 // includes of files, directories, missing and relative paths, idmaps in
-// plain and odd forms, comments, other keys, foreign lines) with the input's
+// plain and odd forms, LXC 7's lxc.environment.runtime and .hooks, comments,
+// other keys, foreign lines) with the input's
 // bytes choosing them, their blanks, quotes and line ends, and the bytes of
 // environment values. Value bytes never spell a key: a config with an
 // unknown key is one LXC refuses before any hook runs (see the reader's
@@ -99,7 +102,15 @@ std::string line(Input& in, int file_index, bool loops) {
     case 6: return blanks(in) + "# lxc.environment = COMMENT=1";
     case 7: return kOther[in.byte() % 6];
     case 8: return blanks(in) + "foreign line = x";
-    case 9: key = (in.byte() % 2) ? "lxc.environment.runtime" : "lxc.environmentX"; value = "A=1"; break;
+    case 9: {
+      // LXC 7's subkeys (items, clears), and keys no LXC has.
+      static const char* const kKeys[] = {"lxc.environment.runtime", "lxc.environment.hooks", "lxc.environmentX",
+                                          "lxc.environment.runtimeX"};
+      const int k = in.byte() % 4;
+      key = kKeys[k];
+      value = k < 2 && in.byte() % 4 != 0 ? value_bytes(in) : (k < 2 ? "" : "A=1");
+      break;
+    }
   }
   switch (in.byte() % 4) {
     case 1: value = "\"" + value + "\""; break;

@@ -56,7 +56,11 @@ make_ct() {
     grep -q '^lxc\.idmap' "$cfg" && rootfs=$PHX_T/rootfs-unpriv
     mkdir -m 0755 "$d"
     PHX_CTS+=("$name")
-    sed -e "s#@NAME@#$name#g" -e "s#@ROOTFS@#$rootfs#g" -e "s#@CGID@#${PHX_T##*/}-$name#g" "$cfg" >"$d/config"
+    # LXC 7 refuses cgroup v1 keys (lxc.cgroup.devices.*); the configs carry both forms, as
+    # written for either layout, and on cgroup2 only the lxc.cgroup2 form ever applied.
+    local -a v1=()
+    phx_lxc_knows_cgroup1 || v1=(-e '/^lxc\.cgroup\.devices\./d')
+    sed -e "s#@NAME@#$name#g" -e "s#@ROOTFS@#$rootfs#g" -e "s#@CGID@#${PHX_T##*/}-$name#g" "${v1[@]}" "$cfg" >"$d/config"
     if [[ $variant == gpu ]]; then
         printf 'lxc.include = %s\nlxc.environment = NVIDIA_VISIBLE_DEVICES=all\n' "$PHX_SNIPPET" >>"$d/config"
     fi

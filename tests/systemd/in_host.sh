@@ -16,7 +16,7 @@ fails=/var/lib/phx-fails
 sim=/srv/phx-sim
 # The integration tests that stand for user setups, against the installed files.
 user_tests=(test_privileged_nodes test_unprivileged_nodes test_hotplug test_verify_timeout test_stop_midwait
-            test_do_no_harm)
+            test_do_no_harm test_env_keys)
 
 # Integration tests that fail on LXC 6.0 in this host today (README, "LXC 6.0").
 read -r -a known_failing <<<"${PHX_SYSTEMD_HOST_KNOWN_FAILING-}"

@@ -3,6 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
 #include "fixture_host.hpp"
 
 namespace phx {
@@ -171,6 +175,57 @@ TEST(Doctor, ReportsCgroupLayout) {
   DoctorReport r = run_doctor(HostRoot(h.root()));
   EXPECT_EQ(r.cgroup_layout, "cgroup2 (BPF device programs)");
   EXPECT_THAT(messages(about(r, "cgroup", S::Ok)), Contains("device cgroup: cgroup2 (BPF device programs)"));
+}
+
+}  // namespace
+}  // namespace phx
+
+namespace phx {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using S = Finding::Severity;
+
+class DoctorEnvironmentKeys : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/phx-doctor-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    write("ct-runtime", "lxc.environment.runtime = NVIDIA_VISIBLE_DEVICES=all\n");
+    write("ct-hooks-cleared", "lxc.environment = A=1\nlxc.environment.hooks =\n");
+    write("ct-plain", "lxc.environment = NVIDIA_VISIBLE_DEVICES=all\n");
+    std::filesystem::create_directories(dir_ + "/not-a-container");
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  void write(const std::string& name, const std::string& text) {
+    std::filesystem::create_directories(dir_ + "/" + name);
+    std::ofstream(dir_ + "/" + name + "/config") << text;
+  }
+  std::string dir_;
+};
+
+TEST_F(DoctorEnvironmentKeys, AnLxcWithoutTheKeysNamesEachContainerItWouldRefuse) {
+  auto fs = environment_key_findings("5.0.2", false, {dir_, dir_, "/nonexistent-lxcpath"});
+  ASSERT_EQ(fs.size(), 3u);
+  EXPECT_EQ(fs[0].severity, S::Info);
+  EXPECT_THAT(fs[0].message, HasSubstr("liblxc 5.0.2 does not know lxc.environment.runtime"));
+  std::vector<std::string> warned;
+  for (std::size_t i = 1; i < fs.size(); ++i) {
+    EXPECT_EQ(fs[i].severity, S::Warning);
+    EXPECT_THAT(fs[i].message, HasSubstr("(" + dir_ + "): its config uses lxc.environment.runtime"));
+    EXPECT_THAT(fs[i].fix, HasSubstr("lxc.environment"));
+    warned.push_back(fs[i].message.substr(0, fs[i].message.find(' ', 10)));
+  }
+  std::sort(warned.begin(), warned.end());
+  EXPECT_THAT(warned, ElementsAre("container ct-hooks-cleared", "container ct-runtime"));
+}
+
+TEST_F(DoctorEnvironmentKeys, AnLxcWithTheKeysWarnsAboutNone) {
+  auto fs = environment_key_findings("7.0.0", true, {dir_});
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].severity, S::Ok);
+  EXPECT_THAT(fs[0].message, HasSubstr("liblxc 7.0.0 knows lxc.environment.runtime and lxc.environment.hooks"));
 }
 
 }  // namespace

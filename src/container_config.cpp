@@ -139,10 +139,6 @@ Result<ContainerConfigItems> read_container_config(const std::string& name, cons
   return ContainerConfigItems{std::move(*lx), true, std::move(r.reason)};
 }
 
-}  // namespace phx
-
-namespace phx {
-
 Result<ContainerPolicy> read_container_policy(const std::string& name, const std::string& lxcpath,
                                               const HostConfig& defaults) {
   auto items = read_container_config(name, lxcpath, "");

@@ -1,8 +1,7 @@
 #include "doctor.hpp"
 
-#include <sys/sysmacros.h>
-
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include <cstdio>
 #include <filesystem>

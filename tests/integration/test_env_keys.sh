@@ -65,13 +65,14 @@ phx_assert_eq "" "$(phx_gpu_status cl)" "cl: no GPU status"
 phx_stop cl
 
 # 3. .hooks over .runtime, and PHOENIX_GPU_* read from .hooks: GPU 1 only; a GPU that does
-#    not exist with PHOENIX_GPU_REQUIRED=1 fails the start.
+#    not exist with PHOENIX_GPU_REQUIRED=1 fails the start. (The simulated host's GPU 0, in
+#    PCI order, is /dev/nvidia1 and GPU 1 is /dev/nvidia0: index and minor differ.)
 phx_create_ct hk --extra "lxc.environment.runtime = NVIDIA_VISIBLE_DEVICES=0" \
     --extra "lxc.environment.hooks = NVIDIA_VISIBLE_DEVICES=1"
 phx_start hk
 phx_wait_gpu_status hk verified 10 || phx_fail "hk not verified (state: $(phx_gpu_status hk))"
-phx_assert_eq "c 195:1" "$(phx_rdev hk /dev/nvidia1)" "hk: nvidia1 bound (.hooks wins)"
-phx_assert_eq ENOENT "$(phx_rdev hk /dev/nvidia0)" "hk: nvidia0 not bound (.runtime lost)"
+phx_assert_eq "c 195:0" "$(phx_rdev hk /dev/nvidia0)" "hk: GPU 1 (nvidia0) bound (.hooks wins)"
+phx_assert_eq ENOENT "$(phx_rdev hk /dev/nvidia1)" "hk: GPU 0 (nvidia1) not bound (.runtime lost)"
 phx_stop hk
 phx_create_ct rq --extra "lxc.environment.runtime = NVIDIA_VISIBLE_DEVICES=7" \
     --extra "lxc.environment.hooks = PHOENIX_GPU_REQUIRED=1"

@@ -69,104 +69,121 @@ void read_caps(const HostRoot& root, HostSnapshot& snap) {
   }
 }
 
-}  // namespace
-
-HostSnapshot discover_host(const HostRoot& root, DiscoverScope scope) {
-  HostSnapshot snap;
-
-  const std::string version_path = root.path("/proc/driver/nvidia/version");
-  if (auto text = read_small_file(version_path, 64 * 1024)) {
-    snap.driver_loaded = true;
-    if (auto v = parse_driver_version(*text, version_path)) {
-      snap.driver = *v;
-    } else {
-      snap.problems.push_back(v.error());
-    }
-  } else if (text.error().err != ENOENT) {
-    snap.problems.push_back(text.error());
+// A file that is there but does not parse is always a problem; whether an
+// unreadable one is, each reader decides (a host without the driver has no
+// /proc/driver/nvidia, and that is no fault of its files).
+template <typename T, typename Out>
+bool keep(Result<T> parsed, Out& out, std::vector<Error>& problems) {
+  if (!parsed) {
+    problems.push_back(parsed.error());
+    return false;
   }
+  out = std::move(*parsed);
+  return true;
+}
 
+// The driver counts as loaded when its version file exists, even one that
+// does not parse: its other files are then expected too.
+void read_driver_version(const HostRoot& root, HostSnapshot& snap) {
+  const std::string path = root.path("/proc/driver/nvidia/version");
+  auto text = read_small_file(path, 64 * 1024);
+  if (!text) {
+    if (text.error().err != ENOENT) snap.problems.push_back(text.error());
+    return;
+  }
+  snap.driver_loaded = true;
+  keep(parse_driver_version(*text, path), snap.driver, snap.problems);
+}
+
+void read_gpus(const HostRoot& root, HostSnapshot& snap) {
   const std::string gpus_dir = root.path("/proc/driver/nvidia/gpus");
   for (const auto& bus : list_dir(gpus_dir)) {
-    const std::string path = gpus_dir + "/" + bus + "/information";
-    auto text = read_small_file(path, 64 * 1024);
-    if (!text) {
-      snap.gpu_problems.push_back(text.error());
-      continue;
-    }
-    auto gpu = parse_gpu_information(*text, path);
-    if (!gpu) {
+    auto gpu = read_gpu(gpus_dir + "/" + bus);
+    if (gpu) {
+      snap.gpus.push_back(std::move(*gpu));
+    } else {
       snap.gpu_problems.push_back(gpu.error());
-      continue;
     }
-    snap.gpus.push_back(std::move(*gpu));
   }
+  for (auto& problem : order_gpus(snap.gpus, gpus_dir)) snap.gpu_problems.push_back(std::move(problem));
+}
+
+// Every host with a kernel has /proc/devices: not reading it is a problem
+// even without the driver.
+void read_majors(const HostRoot& root, HostSnapshot& snap) {
+  const std::string path = root.path("/proc/devices");
+  auto text = read_small_file(path);
+  if (!text) {
+    snap.problems.push_back(text.error());
+    return;
+  }
+  keep(parse_proc_devices(*text, path), snap.majors, snap.problems);
+}
+
+void read_params(const HostRoot& root, HostSnapshot& snap) {
+  const std::string path = root.path("/proc/driver/nvidia/params");
+  auto text = read_small_file(path);
+  if (!text) {
+    if (snap.driver_loaded) snap.problems.push_back(text.error());
+    return;
+  }
+  keep(parse_params(*text, path), snap.params, snap.problems);
+}
+
+void read_mig_minors(const HostRoot& root, HostSnapshot& snap) {
+  const std::string path = root.path("/proc/driver/nvidia-caps/mig-minors");
+  if (auto text = read_small_file(path)) keep(parse_mig_minors(*text, path), snap.mig_minors, snap.problems);
+}
+
+// modules_known stays false when /proc/modules is unreadable or does not
+// parse, so that planning never takes a module for absent on no evidence.
+void read_modules(const HostRoot& root, HostSnapshot& snap) {
+  const std::string path = root.path("/proc/modules");
+  if (auto text = read_small_file(path)) {
+    snap.modules_known = keep(parse_proc_modules(*text, path), snap.modules, snap.problems);
+  }
+}
+
+}  // namespace
+
+Result<GpuInfo> read_gpu(const std::string& gpu_dir) {
+  const std::string path = gpu_dir + "/information";
+  auto text = read_small_file(path, 64 * 1024);
+  if (!text) return text.error();
+  return parse_gpu_information(*text, path);
+}
+
+std::vector<Error> order_gpus(std::vector<GpuInfo>& gpus, const std::string& gpus_dir) {
+  std::vector<Error> problems;
   // nvidia-smi enumerates in PCI bus order.
-  std::sort(snap.gpus.begin(), snap.gpus.end(),
-            [](const GpuInfo& a, const GpuInfo& b) { return a.bus_location < b.bus_location; });
-  for (std::size_t i = 1; i < snap.gpus.size(); ++i) {
-    if (snap.gpus[i].device_minor == snap.gpus[i - 1].device_minor ||
-        snap.gpus[i].bus_location == snap.gpus[i - 1].bus_location) {
-      snap.gpu_problems.push_back(parse_error(gpus_dir, "two GPUs share a bus location or Device Minor"));
+  std::sort(gpus.begin(), gpus.end(), [](const GpuInfo& a, const GpuInfo& b) { return a.bus_location < b.bus_location; });
+  for (std::size_t i = 1; i < gpus.size(); ++i) {
+    if (gpus[i].device_minor == gpus[i - 1].device_minor || gpus[i].bus_location == gpus[i - 1].bus_location) {
+      problems.push_back(parse_error(gpus_dir, "two GPUs share a bus location or Device Minor"));
     }
   }
-  {
-    std::set<int> minors;
-    for (const auto& g : snap.gpus) {
-      if (!minors.insert(g.device_minor).second) {
-        snap.gpu_problems.push_back(
-            parse_error(gpus_dir, "Device Minor " + std::to_string(g.device_minor) + " appears twice"));
-      }
+  std::set<int> minors;
+  for (const auto& g : gpus) {
+    if (!minors.insert(g.device_minor).second) {
+      problems.push_back(parse_error(gpus_dir, "Device Minor " + std::to_string(g.device_minor) + " appears twice"));
     }
   }
   int index = 0;
-  for (auto& g : snap.gpus) {
+  for (auto& g : gpus) {
     if (!g.excluded) g.index = index++;
   }
+  return problems;
+}
 
-  const std::string devices_path = root.path("/proc/devices");
-  if (auto text = read_small_file(devices_path)) {
-    if (auto majors = parse_proc_devices(*text, devices_path)) {
-      snap.majors = *majors;
-    } else {
-      snap.problems.push_back(majors.error());
-    }
-  } else {
-    snap.problems.push_back(text.error());
-  }
-
-  const std::string params_path = root.path("/proc/driver/nvidia/params");
-  if (auto text = read_small_file(params_path)) {
-    if (auto p = parse_params(*text, params_path)) {
-      snap.params = *p;
-    } else {
-      snap.problems.push_back(p.error());
-    }
-  } else if (snap.driver_loaded) {
-    snap.problems.push_back(text.error());
-  }
-
-  const std::string mig_path = root.path("/proc/driver/nvidia-caps/mig-minors");
-  if (scope == DiscoverScope::Full) {
-    if (auto text = read_small_file(mig_path)) {
-      if (auto m = parse_mig_minors(*text, mig_path)) {
-        snap.mig_minors = std::move(*m);
-      } else {
-        snap.problems.push_back(m.error());
-      }
-    }
-  }
+HostSnapshot discover_host(const HostRoot& root, DiscoverScope scope) {
+  HostSnapshot snap;
+  read_driver_version(root, snap);
+  read_gpus(root, snap);
+  read_majors(root, snap);
+  read_params(root, snap);
+  if (scope == DiscoverScope::Full) read_mig_minors(root, snap);
   if (snap.driver_loaded) read_caps(root, snap);
-
-  const std::string modules_path = root.path("/proc/modules");
-  if (auto text = read_small_file(modules_path)) {
-    if (auto mods = parse_proc_modules(*text, modules_path)) {
-      snap.modules = std::move(*mods);
-      snap.modules_known = true;
-    } else {
-      snap.problems.push_back(mods.error());
-    }
-  }
+  read_modules(root, snap);
   return snap;
 }
 

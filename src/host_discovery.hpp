@@ -54,6 +54,14 @@ enum class DiscoverScope { Full, Planning };
 
 HostSnapshot discover_host(const HostRoot& root, DiscoverScope scope = DiscoverScope::Full);
 
+// Pieces of discover_host, each testable alone.
+// One GPU from <gpu_dir>/information (gpu_dir: /proc/driver/nvidia/gpus/<bus>).
+Result<GpuInfo> read_gpu(const std::string& gpu_dir);
+// Sorts GPUs into PCI bus order and numbers the non-excluded ones; returns a
+// problem (naming gpus_dir) for every shared bus location or Device Minor,
+// since an index or a /dev/nvidia<minor> would then mean two GPUs.
+std::vector<Error> order_gpus(std::vector<GpuInfo>& gpus, const std::string& gpus_dir);
+
 // True when /sys/module/<name>/initstate says "live" (how nvidia-modprobe
 // checks), falling back to /proc/modules.
 bool module_loaded(const HostRoot& root, const HostSnapshot& snap, const std::string& name);

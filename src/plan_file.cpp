@@ -120,10 +120,80 @@ std::string plan_to_json(const PlanFile& pf, bool pretty) {
   return j.dump(pretty ? 2 : -1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-Result<PlanFile> plan_from_json(const std::string& text, const std::string& path) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return parse_error(path, "not valid JSON (corrupt or truncated plan)");
-  if (!j.is_object()) return parse_error(path, "not a JSON object");
+Result<GpuInfo> plan_gpu_from_json(const json& entry, std::size_t i, const std::string& path) {
+  const std::string where = "gpus[" + std::to_string(i) + "]";
+  Reader r{path, {}};
+  GpuInfo g;
+  r.get(entry, "index", g.index, where);
+  r.get(entry, "uuid", g.uuid, where);
+  r.get(entry, "bus_location", g.bus_location, where);
+  r.get(entry, "device_minor", g.device_minor, where);
+  r.get(entry, "model", g.model, where);
+  if (!r.err.empty()) return parse_error(path, r.err);
+  return g;
+}
+
+Result<PlannedNode> plan_node_from_json(const json& entry, std::size_t i, const std::string& path) {
+  const std::string where = "nodes[" + std::to_string(i) + "]";
+  Reader r{path, {}};
+  PlannedNode n;
+  std::string type, mode;
+  long long uid = 0, gid = 0;
+  r.get(entry, "host_path", n.host_path, where);
+  r.get(entry, "container_path", n.container_path, where);
+  r.get(entry, "type", type, where);
+  r.get(entry, "major", n.major, where);
+  r.get(entry, "minor", n.minor, where);
+  r.get(entry, "mode", mode, where);
+  r.get(entry, "uid", uid, where);
+  r.get(entry, "gid", gid, where);
+  r.get(entry, "role", n.role, where);
+  r.get(entry, "gpu_uuid", n.gpu_uuid, where);
+  r.get(entry, "pending", n.pending, where);
+  if (!r.err.empty()) return parse_error(path, r.err);
+  if (type != "c") return parse_error(path, where + ": type must be \"c\"");
+  if (!valid_dev_path(n.host_path) || !valid_dev_path(n.container_path)) {
+    return parse_error(path, where + ": node paths must be plain /dev/ paths");
+  }
+  // Major 0: not known yet, only for a pending node.
+  if (n.major < (n.pending.empty() ? 1 : 0) || n.major > 4095 || n.minor < 0 || n.minor > 0xfffff) {
+    return parse_error(path, where + ": major:minor out of range");
+  }
+  auto m = parse_int(mode, 8);
+  if (!m || *m < 0 || *m > 07777) return parse_error(path, where + ": bad mode '" + mode + "'");
+  if (uid < 0 || uid > 0xfffffffe || gid < 0 || gid > 0xfffffffe) return parse_error(path, where + ": bad owner");
+  n.mode = static_cast<mode_t>(*m);
+  n.uid = static_cast<uid_t>(uid);
+  n.gid = static_cast<gid_t>(gid);
+  return n;
+}
+
+Result<CgroupRule> plan_rule_from_json(const json& entry, const std::string& path) {
+  if (!entry.is_string()) return parse_error(path, "cgroup_rules: entries must be strings");
+  auto s = entry.get<std::string>();
+  // "c MAJ:MIN|* ACCESS"
+  auto parts = split(s, ' ');
+  if (parts.size() != 3 || parts[0] != "c") return parse_error(path, "cgroup_rules: bad rule '" + s + "'");
+  auto mm = split(parts[1], ':');
+  // Out-of-range sentinels instead of optionals keep the checks in one place.
+  const long long maj = mm.size() == 2 ? parse_int(mm[0]).value_or(-2) : -2;
+  const long long min = mm.size() != 2 ? -2 : mm[1] == "*" ? -1 : parse_int(mm[1]).value_or(-2);
+  if (maj < 1 || maj > 4095 || min < -1 || min > 0xfffff || parts[2].empty() ||
+      parts[2].find_first_not_of("rwm") != std::string::npos) {
+    return parse_error(path, "cgroup_rules: bad rule '" + s + "'");
+  }
+  CgroupRule cr;
+  cr.major = static_cast<int>(maj);
+  cr.minor = static_cast<int>(min);
+  cr.access = parts[2];
+  return cr;
+}
+
+namespace {
+
+// Format and version come first: a foreign or older file is named as such,
+// not reported by the first field it lacks.
+Status check_format(const json& j, const std::string& path) {
   Reader r{path, {}};
   std::string format;
   int version = 0;
@@ -135,7 +205,11 @@ Result<PlanFile> plan_from_json(const std::string& text, const std::string& path
     return parse_error(path, "plan format version " + std::to_string(version) + ", this program reads version " +
                                  std::to_string(kPlanFormatVersion) + "; restart the container to rewrite it");
   }
-  PlanFile pf;
+  return {};
+}
+
+Status read_plan_fields(const json& j, const std::string& path, PlanFile& pf) {
+  Reader r{path, {}};
   r.get(j, "container", pf.container, "plan");
   r.get(j, "lxcpath", pf.lxcpath, "plan");
   r.get(j, "host_root", pf.host_root, "plan");
@@ -146,79 +220,56 @@ Result<PlanFile> plan_from_json(const std::string& text, const std::string& path
   r.get(j, "capabilities", pf.plan.capabilities, "plan");
   r.get(j, "driver_version", pf.plan.driver_version, "plan");
   r.get(j, "warnings", pf.plan.warnings, "plan");
-  json gpus, nodes, rules;
-  r.get(j, "gpus", gpus, "plan");
-  r.get(j, "nodes", nodes, "plan");
-  r.get(j, "cgroup_rules", rules, "plan");
   if (!r.err.empty()) return parse_error(path, r.err);
-  if (!gpus.is_array() || !nodes.is_array() || !rules.is_array()) {
+  return {};
+}
+
+struct PlanArrays {
+  json gpus, nodes, rules;
+};
+
+Result<PlanArrays> read_plan_arrays(const json& j, const std::string& path) {
+  Reader r{path, {}};
+  PlanArrays a;
+  r.get(j, "gpus", a.gpus, "plan");
+  r.get(j, "nodes", a.nodes, "plan");
+  r.get(j, "cgroup_rules", a.rules, "plan");
+  if (!r.err.empty()) return parse_error(path, r.err);
+  if (!a.gpus.is_array() || !a.nodes.is_array() || !a.rules.is_array()) {
     return parse_error(path, "'gpus', 'nodes' and 'cgroup_rules' must be arrays");
   }
-  if (nodes.size() > 4096 || gpus.size() > 256) return parse_error(path, "too many entries");
-  for (std::size_t i = 0; i < gpus.size(); ++i) {
-    const std::string where = "gpus[" + std::to_string(i) + "]";
-    GpuInfo g;
-    r.get(gpus[i], "index", g.index, where);
-    r.get(gpus[i], "uuid", g.uuid, where);
-    r.get(gpus[i], "bus_location", g.bus_location, where);
-    r.get(gpus[i], "device_minor", g.device_minor, where);
-    r.get(gpus[i], "model", g.model, where);
-    if (!r.err.empty()) return parse_error(path, r.err);
-    pf.plan.gpus.push_back(std::move(g));
+  if (a.nodes.size() > 4096 || a.gpus.size() > 256) return parse_error(path, "too many entries");
+  return a;
+}
+
+// The first entry that does not parse is the file's error.
+template <typename T, typename Parse>
+Status append_entries(const json& array, Parse parse, std::vector<T>& out) {
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    auto v = parse(array[i], i);
+    if (!v) return v.error();
+    out.push_back(std::move(*v));
   }
-  for (std::size_t i = 0; i < nodes.size(); ++i) {
-    const std::string where = "nodes[" + std::to_string(i) + "]";
-    PlannedNode n;
-    std::string type, mode;
-    long long uid = 0, gid = 0;
-    r.get(nodes[i], "host_path", n.host_path, where);
-    r.get(nodes[i], "container_path", n.container_path, where);
-    r.get(nodes[i], "type", type, where);
-    r.get(nodes[i], "major", n.major, where);
-    r.get(nodes[i], "minor", n.minor, where);
-    r.get(nodes[i], "mode", mode, where);
-    r.get(nodes[i], "uid", uid, where);
-    r.get(nodes[i], "gid", gid, where);
-    r.get(nodes[i], "role", n.role, where);
-    r.get(nodes[i], "gpu_uuid", n.gpu_uuid, where);
-    r.get(nodes[i], "pending", n.pending, where);
-    if (!r.err.empty()) return parse_error(path, r.err);
-    auto m = parse_int(mode, 8);
-    if (type != "c") return parse_error(path, where + ": type must be \"c\"");
-    if (!valid_dev_path(n.host_path) || !valid_dev_path(n.container_path)) {
-      return parse_error(path, where + ": node paths must be plain /dev/ paths");
-    }
-    // Major 0: not known yet, only for a pending node.
-    if (n.major < (n.pending.empty() ? 1 : 0) || n.major > 4095 || n.minor < 0 || n.minor > 0xfffff) {
-      return parse_error(path, where + ": major:minor out of range");
-    }
-    if (!m || *m < 0 || *m > 07777) return parse_error(path, where + ": bad mode '" + mode + "'");
-    if (uid < 0 || uid > 0xfffffffe || gid < 0 || gid > 0xfffffffe) return parse_error(path, where + ": bad owner");
-    n.mode = static_cast<mode_t>(*m);
-    n.uid = static_cast<uid_t>(uid);
-    n.gid = static_cast<gid_t>(gid);
-    pf.plan.nodes.push_back(std::move(n));
-  }
-  for (const auto& rule : rules) {
-    if (!rule.is_string()) return parse_error(path, "cgroup_rules: entries must be strings");
-    auto s = rule.get<std::string>();
-    // "c MAJ:MIN|* ACCESS"
-    auto parts = split(s, ' ');
-    CgroupRule cr;
-    if (parts.size() != 3 || parts[0] != "c") return parse_error(path, "cgroup_rules: bad rule '" + s + "'");
-    auto mm = split(parts[1], ':');
-    // Out-of-range sentinels instead of optionals keep the checks in one place.
-    const long long maj = mm.size() == 2 ? parse_int(mm[0]).value_or(-2) : -2;
-    const long long min = mm.size() != 2 ? -2 : mm[1] == "*" ? -1 : parse_int(mm[1]).value_or(-2);
-    if (maj < 1 || maj > 4095 || min < -1 || min > 0xfffff || parts[2].empty() ||
-        parts[2].find_first_not_of("rwm") != std::string::npos) {
-      return parse_error(path, "cgroup_rules: bad rule '" + s + "'");
-    }
-    cr.major = static_cast<int>(maj);
-    cr.minor = static_cast<int>(min);
-    cr.access = parts[2];
-    pf.plan.rules.push_back(cr);
-  }
+  return {};
+}
+
+}  // namespace
+
+Result<PlanFile> plan_from_json(const std::string& text, const std::string& path) {
+  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return parse_error(path, "not valid JSON (corrupt or truncated plan)");
+  if (!j.is_object()) return parse_error(path, "not a JSON object");
+  if (auto st = check_format(j, path); !st) return st.error();
+  PlanFile pf;
+  if (auto st = read_plan_fields(j, path, pf); !st) return st.error();
+  auto arrays = read_plan_arrays(j, path);
+  if (!arrays) return arrays.error();
+  const auto gpu = [&](const json& e, std::size_t i) { return plan_gpu_from_json(e, i, path); };
+  const auto node = [&](const json& e, std::size_t i) { return plan_node_from_json(e, i, path); };
+  const auto rule = [&](const json& e, std::size_t) { return plan_rule_from_json(e, path); };
+  if (auto st = append_entries(arrays->gpus, gpu, pf.plan.gpus); !st) return st.error();
+  if (auto st = append_entries(arrays->nodes, node, pf.plan.nodes); !st) return st.error();
+  if (auto st = append_entries(arrays->rules, rule, pf.plan.rules); !st) return st.error();
   return pf;
 }
 

@@ -208,6 +208,76 @@ TEST(Discovery, ModuleLoadedPrefersSysModule) {
   EXPECT_FALSE(module_loaded(root, s, "nvidia_uvm"));
 }
 
+// --- read_gpu and order_gpus -------------------------------------------------------
+
+TEST(ReadGpu, OneInformationFile) {
+  test::TempDir d;
+  d.write("0000:00:06.0/information", test::read_fixture("gpu-0000:00:06.0-information.txt"));
+  auto g = read_gpu(d.path("0000:00:06.0"));
+  ASSERT_TRUE(g) << g.error().message();
+  EXPECT_EQ(g->uuid, test::kH200Uuid);
+  EXPECT_EQ(g->bus_location, "0000:00:06.0");
+  EXPECT_EQ(g->device_minor, 0);
+  EXPECT_EQ(g->index, -1);  // numbered by order_gpus, once all are read
+}
+
+TEST(ReadGpu, UnreadableOrMalformedNamesTheInformationFile) {
+  test::TempDir d;
+  auto missing = read_gpu(d.path("0000:00:06.0"));
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().err, ENOENT);
+  EXPECT_THAT(missing.error().message(), HasSubstr("'" + d.path("0000:00:06.0/information") + "'"));
+
+  d.write("0000:00:07.0", "a file where a directory belongs");
+  auto not_dir = read_gpu(d.path("0000:00:07.0"));
+  ASSERT_FALSE(not_dir);
+  EXPECT_EQ(not_dir.error().err, ENOTDIR);
+
+  d.write("0000:00:08.0/information", "Model: NVIDIA H200\nDevice Minor: 0\n");
+  auto malformed = read_gpu(d.path("0000:00:08.0"));
+  ASSERT_FALSE(malformed);
+  EXPECT_THAT(malformed.error().message(), HasSubstr("'" + d.path("0000:00:08.0/information") + "'"));
+  EXPECT_THAT(malformed.error().message(), HasSubstr("no 'GPU UUID' line"));
+}
+
+TEST(OrderGpus, PciOrderAndIndicesSkipExcluded) {
+  std::vector<GpuInfo> gpus = {test::gpu(-1, "GPU-c", "0000:81:00.0", 0), test::gpu(-1, "GPU-a", "0000:01:00.0", 2),
+                               test::gpu(-1, "GPU-b", "0000:41:00.0", 1, /*excluded=*/true)};
+  EXPECT_TRUE(order_gpus(gpus, "/proc/driver/nvidia/gpus").empty());
+  ASSERT_EQ(gpus.size(), 3u);
+  EXPECT_EQ(gpus[0].uuid, "GPU-a");
+  EXPECT_EQ(gpus[0].index, 0);
+  EXPECT_EQ(gpus[1].uuid, "GPU-b");
+  EXPECT_EQ(gpus[1].index, -1);
+  EXPECT_EQ(gpus[2].uuid, "GPU-c");
+  EXPECT_EQ(gpus[2].index, 1);
+}
+
+TEST(OrderGpus, SharedBusLocation) {
+  std::vector<GpuInfo> gpus = {test::gpu(-1, "GPU-a", "0000:01:00.0", 0), test::gpu(-1, "GPU-b", "0000:01:00.0", 1)};
+  auto problems = order_gpus(gpus, "/proc/driver/nvidia/gpus");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].message(),
+            "parse '/proc/driver/nvidia/gpus': two GPUs share a bus location or Device Minor");
+}
+
+TEST(OrderGpus, SharedMinorFoundWhereverItsGpusSort) {
+  // Neighbours in bus order: both checks see it.
+  std::vector<GpuInfo> adjacent = {test::gpu(-1, "GPU-a", "0000:01:00.0", 3), test::gpu(-1, "GPU-b", "0000:02:00.0", 3)};
+  EXPECT_EQ(all_messages(order_gpus(adjacent, "/g")),
+            "parse '/g': two GPUs share a bus location or Device Minor\n"
+            "parse '/g': Device Minor 3 appears twice\n");
+  // A GPU between them: only the count of minors sees it.
+  std::vector<GpuInfo> apart = {test::gpu(-1, "GPU-a", "0000:01:00.0", 3), test::gpu(-1, "GPU-b", "0000:02:00.0", 4),
+                                test::gpu(-1, "GPU-c", "0000:03:00.0", 3)};
+  EXPECT_EQ(all_messages(order_gpus(apart, "/g")), "parse '/g': Device Minor 3 appears twice\n");
+}
+
+TEST(OrderGpus, NoneIsNoProblem) {
+  std::vector<GpuInfo> none;
+  EXPECT_TRUE(order_gpus(none, "/g").empty());
+}
+
 // --- stat_node ---------------------------------------------------------------------
 
 TEST(StatNode, Missing) {

@@ -223,6 +223,105 @@ TEST(PlanFile, WildcardRuleRoundTrips) {
   EXPECT_EQ(r->plan.rules[0].str(), "c 195:* rw");
 }
 
+// --- one entry at a time -----------------------------------------------------------
+
+json node_entry() {
+  return {{"host_path", "/dev/nvidia3"}, {"container_path", "/dev/nvidia0"}, {"type", "c"}, {"major", 195},
+          {"minor", 3}, {"mode", "0660"}, {"uid", 0}, {"gid", 44}, {"role", "gpu"},
+          {"gpu_uuid", test::kMultiUuids[0]}, {"pending", ""}};
+}
+
+TEST(PlanEntries, Gpu) {
+  const json entry = {{"index", 1}, {"uuid", test::kMultiUuids[1]}, {"bus_location", "0000:41:00.0"},
+                      {"device_minor", 0}, {"model", "NVIDIA H200"}};
+  auto g = plan_gpu_from_json(entry, 4, kPath);
+  ASSERT_TRUE(g) << g.error().message();
+  EXPECT_EQ(*g, test::gpu(1, test::kMultiUuids[1], "0000:41:00.0", 0));  // model "NVIDIA H200"
+
+  json no_model = entry;
+  no_model.erase("model");
+  auto r = plan_gpu_from_json(no_model, 4, kPath);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "parse '" + kPath + "': gpus[4]: missing field 'model'");
+  // Not an object: the first field is what it lacks.
+  r = plan_gpu_from_json(json(7), 0, kPath);
+  ASSERT_FALSE(r);
+  EXPECT_THAT(r.error().message(), HasSubstr("gpus[0]: missing field 'index'"));
+}
+
+TEST(PlanEntries, Node) {
+  auto n = plan_node_from_json(node_entry(), 2, kPath);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(n->host_path, "/dev/nvidia3");
+  EXPECT_EQ(n->container_path, "/dev/nvidia0");
+  EXPECT_EQ(n->major, 195);
+  EXPECT_EQ(n->minor, 3);
+  EXPECT_EQ(n->mode, 0660u);  // the string is octal
+  EXPECT_EQ(n->gid, 44u);
+  EXPECT_EQ(n->role, "gpu");
+
+  json highest_owner = node_entry();
+  highest_owner["uid"] = 0xfffffffeLL;  // (uid_t)-1 means "no change" to chown: never a real owner
+  EXPECT_TRUE(plan_node_from_json(highest_owner, 2, kPath));
+  highest_owner["uid"] = 0xffffffffLL;
+  auto r = plan_node_from_json(highest_owner, 2, kPath);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().message(), "parse '" + kPath + "': nodes[2]: bad owner");
+}
+
+TEST(PlanEntries, NodeReportsItsFirstProblem) {
+  // Fields before checks, then type, paths, numbers, mode, owner: each case
+  // also breaks everything checked after it.
+  const std::vector<std::pair<json, std::string>> cases = {
+      {{{"type", 5}, {"mode", "9"}}, "nodes[0]: field 'type' has the wrong type"},
+      {{{"type", "b"}, {"host_path", "/etc/shadow"}}, "nodes[0]: type must be \"c\""},
+      {{{"container_path", "/dev/../x"}, {"major", 0}}, "nodes[0]: node paths must be plain /dev/ paths"},
+      {{{"minor", -1}, {"mode", "x"}}, "nodes[0]: major:minor out of range"},
+      {{{"mode", "010000"}, {"gid", -1}}, "nodes[0]: bad mode '010000'"},
+      {{{"gid", 0x100000000LL}}, "nodes[0]: bad owner"},
+  };
+  for (const auto& [changes, problem] : cases) {
+    json entry = node_entry();
+    entry.update(changes);
+    auto r = plan_node_from_json(entry, 0, kPath);
+    ASSERT_FALSE(r) << changes.dump();
+    EXPECT_EQ(r.error().message(), "parse '" + kPath + "': " + problem) << changes.dump();
+  }
+}
+
+TEST(PlanEntries, PendingNodeMayHaveMajorZero) {
+  json entry = node_entry();
+  entry["major"] = 0;
+  EXPECT_FALSE(plan_node_from_json(entry, 0, kPath));
+  entry["pending"] = "the nvidia_uvm module is not loaded";
+  auto n = plan_node_from_json(entry, 0, kPath);
+  ASSERT_TRUE(n) << n.error().message();
+  EXPECT_EQ(n->major, 0);
+  EXPECT_EQ(n->pending, "the nvidia_uvm module is not loaded");
+}
+
+TEST(PlanEntries, Rule) {
+  auto r = plan_rule_from_json("c 195:7 rwm", kPath);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, (CgroupRule{'c', 195, 7, "rwm"}));
+  r = plan_rule_from_json("c 4095:* m", kPath);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, (CgroupRule{'c', 4095, -1, "m"}));
+  r = plan_rule_from_json("c 1:1048575 r", kPath);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->minor, 0xfffff);
+
+  for (const char* bad : {"c 195:7", "c 195:7 ", "c  195:7 r", "b 8:0 r", "c *:* rwm", "c 195 r", "c 195:7:1 r",
+                          "c 0:1 r", "c 4096:1 r", "c 195:1048576 r", "c 195:x r", "c 195:7 rwx", "c 195:7 r w"}) {
+    auto e = plan_rule_from_json(bad, kPath);
+    ASSERT_FALSE(e) << bad;
+    EXPECT_EQ(e.error().message(), "parse '" + kPath + "': cgroup_rules: bad rule '" + bad + "'");
+  }
+  auto e = plan_rule_from_json(json::array(), kPath);
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().message(), "parse '" + kPath + "': cgroup_rules: entries must be strings");
+}
+
 TEST(ValidDevPath, Cases) {
   EXPECT_TRUE(valid_dev_path("/dev/nvidia0"));
   EXPECT_TRUE(valid_dev_path("/dev/nvidia-caps/nvidia-cap12"));

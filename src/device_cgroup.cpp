@@ -5,6 +5,7 @@
 
 #include <lxc/lxccontainer.h>
 
+#include "logging.hpp"
 #include "lxc_container.hpp"
 #include "mountinfo.hpp"
 #include "text.hpp"
@@ -26,16 +27,21 @@ class CgroupV1 final : public DeviceCgroup {
  public:
   CgroupV1(std::string mnt, std::string rel) : mnt_(std::move(mnt)), rel_(std::move(rel)) {}
   std::string describe() const override { return "cgroup v1 " + mnt_ + rel_; }
-  bool synchronous() const override { return true; }
 
-  Result<std::vector<CgroupRule>> missing(const std::vector<CgroupRule>& wanted) const override {
+  Result<RuleChanges> allow_missing(const std::vector<CgroupRule>& wanted) override {
     const std::string path = mnt_ + rel_ + "/devices.list";
     auto list = read_small_file(path);
     if (!list) return list.error();
-    std::vector<CgroupRule> out;
-    for (const auto& r : wanted)
-      if (!v1_list_covers(*list, r)) out.push_back(r);
-    return out;
+    RuleChanges changes;
+    for (const auto& r : wanted) {
+      if (v1_list_covers(*list, r)) continue;
+      if (auto ok = allow(r); !ok) {
+        changes.failed.push_back(ok.error());
+      } else {
+        changes.added.push_back(r);
+      }
+    }
+    return changes;
   }
 
   Status allow(const CgroupRule& rule) override {
@@ -55,10 +61,7 @@ class CgroupV2 final : public DeviceCgroup {
  public:
   explicit CgroupV2(LxcContainer& c) : c_(c) {}
   std::string describe() const override { return "cgroup2 (through the LXC monitor)"; }
-  bool synchronous() const override { return false; }
-  Result<std::vector<CgroupRule>> missing(const std::vector<CgroupRule>& wanted) const override {
-    return wanted;  // get_cgroup_item("devices.list") is not served on cgroup2
-  }
+  Result<RuleChanges> allow_missing(const std::vector<CgroupRule>&) override { return RuleChanges{}; }
   Status allow(const CgroupRule& rule) override {
     struct lxc_container* c = c_.raw();
     if (!c->set_cgroup_item(c, "devices.allow", rule.str().c_str())) {
@@ -72,6 +75,16 @@ class CgroupV2 final : public DeviceCgroup {
 };
 
 }  // namespace
+
+void allow_missing_logged(DeviceCgroup& cg, const std::vector<CgroupRule>& wanted) {
+  auto changes = cg.allow_missing(wanted);
+  if (!changes) {
+    spdlog::warn("{}", changes.error().message());
+    return;
+  }
+  for (const auto& r : changes->added) spdlog::info("allowed {} in {}", r.str(), cg.describe());
+  for (const auto& e : changes->failed) spdlog::warn("{}", e.message());
+}
 
 bool v1_list_covers(const std::string& devices_list, const CgroupRule& rule) {
   for (auto line : split_lines(devices_list)) {

@@ -17,17 +17,27 @@ namespace phx {
 
 class LxcContainer;
 
+struct RuleChanges {
+  std::vector<CgroupRule> added;
+  std::vector<Error> failed;
+};
+
 class DeviceCgroup {
  public:
   virtual ~DeviceCgroup() = default;
   virtual std::string describe() const = 0;
-  // True when rules can be added before init runs (cgroup v1).
-  virtual bool synchronous() const = 0;
-  // The rules of `wanted` not yet allowed; all of them where the rules
-  // cannot be read back (cgroup2).
-  virtual Result<std::vector<CgroupRule>> missing(const std::vector<CgroupRule>& wanted) const = 0;
+  // Adds the rules of `wanted` the cgroup lacks; returns what was added and
+  // what failed. Only where the rules can be read back: cgroup v1 (from a
+  // start-host hook, before init runs). cgroup2 adds nothing here: its
+  // rules cannot be read, and an allow rule in a cgroup2 container that
+  // allows every device would make it an allow-list of just that rule; a
+  // node is allowed there when a check inside finds it denied (allow()).
+  virtual Result<RuleChanges> allow_missing(const std::vector<CgroupRule>& wanted) = 0;
   virtual Status allow(const CgroupRule& rule) = 0;
 };
+
+// allow_missing, each added rule and each failure logged (info, warning).
+void allow_missing_logged(DeviceCgroup& cg, const std::vector<CgroupRule>& wanted);
 
 // cgroup v1: the container's devices cgroup from /proc/<pid>/cgroup. With
 // Proxmox's layout (lxc.cgroup.dir.container.inner = ns) the outer cgroup

@@ -1,8 +1,12 @@
 #include "device_plan.hpp"
 
+#include <sys/sysmacros.h>
+
 #include <algorithm>
 
 namespace phx {
+
+dev_t PlannedNode::rdev() const { return makedev(static_cast<unsigned>(major), static_cast<unsigned>(minor)); }
 namespace {
 
 // Fixed by the driver (nvidia-modprobe-utils.h).

@@ -27,6 +27,7 @@ struct PlannedNode {
   // module is not loaded, so its major is unknown: major 0). The worker
   // waits for it within the verify timeout; it is never dropped.
   std::string pending;
+  dev_t rdev() const;  // major:minor as the node carries it
   bool operator==(const PlannedNode&) const = default;
 };
 

@@ -269,7 +269,7 @@ StageOutcome outcome_of_install(const AttachRun& run, const Result<std::set<std:
 }
 
 void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPolicy& policy, const HostConfig& cfg,
-                      const std::string& state_dir, GpuStatus& status, const std::function<void()>& save) {
+                      const std::string& state_dir, GpuStatus& status, const std::function<bool()>& save) {
   DriverStage& d = status.driver;
   d = DriverStage{};
   d.strategy = policy.driver_install.value_or(cfg.install_strategy);
@@ -282,7 +282,7 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
     } else {
       spdlog::info("driver stage: {}", o.message);
     }
-    save();
+    (void)save();
   };
   if (d.host_version.empty()) return finish(done(DriverState::Skipped, "the host's driver version is unknown", true));
 
@@ -305,7 +305,7 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
   d.state = DriverState::Installing;
   d.message = what + "; installing " + d.host_version + " (" + d.strategy + ")";
   spdlog::info("driver stage: {}", d.message);
-  save();
+  if (!save()) return;
   auto run = run_installer(c, installer, cfg);
   if (!run) return finish(done(DriverState::Failed, run.error().message(), true));
   d.exit_code = run->exit_code;

@@ -28,10 +28,11 @@ std::set<std::string> find_userspace_versions(const std::string& root);
 Result<std::set<std::string>> container_userspace_versions(LxcContainer& c);
 
 // Runs the stage for a RUNNING container and records it in status.driver;
-// save() persists progress. One install at a time per container: a lock in
+// save() persists progress and says false when the caller's run is over (a
+// newer start took over): then no install is started. One install at a time per container: a lock in
 // the state directory; a second caller records "busy" and returns.
 void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPolicy& policy, const HostConfig& cfg,
-                      const std::string& state_dir, GpuStatus& status, const std::function<void()>& save);
+                      const std::string& state_dir, GpuStatus& status, const std::function<bool()>& save);
 
 // The stage's decisions, apart from the container they are made for.
 struct StageOutcome {

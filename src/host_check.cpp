@@ -4,6 +4,12 @@
 #include <optional>
 
 namespace phx {
+
+HostNodeMatch match_host_node(const NodeState& st, const PlannedNode& node) {
+  if (st.kind == NodeState::Kind::Missing) return HostNodeMatch::Missing;
+  if (st.kind != NodeState::Kind::CharDevice) return HostNodeMatch::NotCharDevice;
+  return st.rdev == node.rdev() ? HostNodeMatch::Planned : HostNodeMatch::OtherRdev;
+}
 namespace {
 
 // The /proc/devices entry a node's major comes from, and that entry now.

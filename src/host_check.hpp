@@ -12,6 +12,11 @@
 
 namespace phx {
 
+// How a host node stands against the planned one: the one test of "is the
+// host node the planned char device".
+enum class HostNodeMatch { Planned, Missing, NotCharDevice, OtherRdev };
+HostNodeMatch match_host_node(const NodeState& st, const PlannedNode& node);
+
 // Fills in a pending node's major from what the host registers now. True
 // when the node is no longer pending.
 bool resolve_pending(PlannedNode& node, const HostSnapshot& host);

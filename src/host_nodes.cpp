@@ -54,7 +54,7 @@ NodeOutcome ensure_host_node(const HostRoot& root, const PlannedNode& node) {
     dir = std::move(subfd);
   }
   const std::string shown = root.path(node.host_path);
-  const dev_t want = makedev(static_cast<unsigned>(node.major), static_cast<unsigned>(node.minor));
+  const dev_t want = node.rdev();
 
   NodeOutcome out{NodeAction::Created, {}};
   struct stat st {};

@@ -67,7 +67,7 @@ bool await_child(pid_t pid, int msg_fd, Clock::time_point deadline, std::string&
 Status hotplug_node(const InitProcess& init, const std::string& host_src, const PlannedNode& node) {
   struct stat st {};
   if (::lstat(host_src.c_str(), &st) != 0) return sys_error("stat", host_src);
-  const dev_t want = makedev(static_cast<unsigned>(node.major), static_cast<unsigned>(node.minor));
+  const dev_t want = node.rdev();
   if (!S_ISCHR(st.st_mode) || st.st_rdev != want) {
     return Error{"hot-plug", host_src, 0, "not the planned character device"};
   }

@@ -10,6 +10,7 @@
 #include "bind_mount.hpp"
 #include "driver_bind.hpp"
 #include "file_write.hpp"
+#include "host_check.hpp"
 #include "host_discovery.hpp"
 #include "json_field.hpp"
 #include "nvidia_proc_view.hpp"
@@ -91,12 +92,11 @@ int run_mount(const HookRuntime& rt) {
     }
     const std::string src = root.path(node.host_path);
     NodeState st = stat_node(src);
-    const dev_t want = makedev(static_cast<unsigned>(node.major), static_cast<unsigned>(node.minor));
-    if (st.kind != NodeState::Kind::CharDevice || st.rdev != want) {
-      std::string why = st.kind == NodeState::Kind::Missing ? "missing on the host"
-                        : st.kind == NodeState::Kind::Other ? "not a character device on the host"
-                                                              : "stale on the host (rdev " + std::to_string(major(st.rdev)) +
-                                                                    ":" + std::to_string(minor(st.rdev)) + ")";
+    if (const HostNodeMatch m = match_host_node(st, node); m != HostNodeMatch::Planned) {
+      std::string why = m == HostNodeMatch::Missing         ? "missing on the host"
+                        : m == HostNodeMatch::NotCharDevice ? "not a character device on the host"
+                                                            : "stale on the host (rdev " + std::to_string(major(st.rdev)) +
+                                                                  ":" + std::to_string(minor(st.rdev)) + ")";
       spdlog::info("{}: {}; left for post-start", node.container_path, why);
       report.missing.emplace_back(node.container_path, why);
       continue;

@@ -65,19 +65,9 @@ int run_post_start(const HookRuntime& rt) {
   if (!pf->plan.enabled) return 0;
   if (rt.ctx.pid > 0) {
     auto cg = detect_device_cgroup(rt.ctx.pid, nullptr);
-    if (cg && (*cg)->synchronous()) {
-      if (auto missing = (*cg)->missing(pf->plan.rules)) {
-        for (const auto& r : *missing) {
-          if (auto ok = (*cg)->allow(r); !ok) {
-            spdlog::warn("{}", ok.error().message());
-          } else {
-            spdlog::info("allowed {} in {}", r.str(), (*cg)->describe());
-          }
-        }
-      } else {
-        spdlog::warn("{}", missing.error().message());
-      }
-    } else if (!cg) {
+    if (cg) {
+      allow_missing_logged(**cg, pf->plan.rules);
+    } else {
       spdlog::debug("{}", cg.error().message());
     }
   }

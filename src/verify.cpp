@@ -112,7 +112,7 @@ NodeCheck check_node(const PlannedNode& node) {
     c.detail = S_ISREG(st.st_mode) ? "a regular file (an unfilled placeholder)" : "not a character device";
     return c;
   }
-  const dev_t want = makedev(static_cast<unsigned>(node.major), static_cast<unsigned>(node.minor));
+  const dev_t want = node.rdev();
   if (st.st_rdev != want) {
     c.result = NodeResult::WrongRdev;
     c.detail = "is " + rdev_str(st.st_rdev) + ", planned " + rdev_str(want);

@@ -34,6 +34,7 @@
 #include "text.hpp"
 #include "unique_fd.hpp"
 #include "verify.hpp"
+#include "worker_decisions.hpp"
 
 namespace phx {
 namespace {
@@ -84,14 +85,30 @@ class Worker {
     auto now = read_plan(state_.plan_path());
     return !now || now->created_unix_ms != plan_.created_unix_ms;
   }
-  void save() {
-    if (superseded()) {
-      spdlog::info("a newer start of {} took over; worker exits", name_);
-      ::_exit(0);
+  // Writes status.json; false (and nothing written) once a newer start has
+  // taken over: the caller ends the run.
+  bool save() {
+    if (superseded_ || superseded()) {
+      if (!superseded_) spdlog::info("a newer start of {} took over; worker exits", name_);
+      superseded_ = true;
+      return false;
     }
     if (auto ok = write_status(state_.status_path(), status_); !ok) spdlog::warn("{}", ok.error().message());
+    return true;
   }
+  enum class VerifyEnd { Verified, Timeout, Stopped };
+
+  // The run's steps, in order.
+  void begin_status();
+  bool load_plan();
   bool wait_running(LxcContainer& c, Millis budget);
+  std::unique_ptr<DeviceCgroup> open_device_cgroup(LxcContainer& c, const InitProcess& init);
+  VerifyEnd verify_until(LxcContainer& c, const InitProcess& init, DeviceCgroup* cgroup, Clock::time_point deadline,
+                         std::vector<NodeCheck>& checks);
+  // False when the run is over (stopped, or a newer start took over).
+  bool record_verification(LxcContainer& c, VerifyEnd how, std::vector<NodeCheck> checks, Clock::time_point running_at);
+  // Records a final state with its message and logs that the worker exits.
+  void end(GpuState state, std::string message);
   // Makes pending nodes whose module has come (major known now): the host
   // node where creation is allowed. Hot-plug and the cgroup rule (only where
   // the cgroup lacks one) follow through fix_checks. True when one was.
@@ -110,6 +127,7 @@ class Worker {
   std::set<std::string> hotplugged_;
   std::map<std::string, std::string> hotplug_errors_;
   bool hotplug_stalled_ = false;
+  bool superseded_ = false;
 };
 
 bool Worker::wait_running(LxcContainer& c, Millis budget) {
@@ -139,7 +157,7 @@ bool Worker::resolve_pending_nodes() {
     if (node.pending.empty() || !resolve_pending(node, host)) continue;
     resolved = true;
     spdlog::info("{} is no longer pending ({}:{})", node.container_path, node.major, node.minor);
-    CgroupRule rule{'c', node.major, node.minor, "rw"};
+    const CgroupRule rule = rule_for(node);
     if (std::find(plan_.plan.rules.begin(), plan_.plan.rules.end(), rule) == plan_.plan.rules.end()) {
       plan_.plan.rules.push_back(rule);
     }
@@ -163,22 +181,11 @@ bool Worker::resolve_pending_nodes() {
 bool Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, const InitProcess& init) {
   bool changed = false;
   for (std::size_t i = 0; i < checks.size(); ++i) {
-    NodeCheck& chk = checks[i];
+    const NodeCheck& chk = checks[i];
     const PlannedNode& node = plan_.plan.nodes[i];
-    if (chk.result == NodeResult::Missing || chk.result == NodeResult::WrongType) {
-      const std::string src = root_.path(node.host_path);
-      NodeState st = stat_node(src);
-      if (st.kind != NodeState::Kind::CharDevice ||
-          st.rdev != makedev(static_cast<unsigned>(node.major), static_cast<unsigned>(node.minor))) {
-        continue;  // not on the host yet: keep watching
-      }
-      if (chk.result == NodeResult::WrongType) {
-        // A placeholder file is a fine mount target; prepare_mount_target
-        // accepts regular files.
-      }
-      // A helper that had to be killed may still be stuck in the kernel:
-      // no second one is sent after it.
-      if (hotplug_stalled_) continue;
+    const std::string src = root_.path(node.host_path);
+    const FixAction action = decide_fix(chk, node, stat_node(src), hotplug_stalled_, cg != nullptr);
+    if (action == FixAction::HotPlug) {
       if (auto ok = hotplug_node(init, src, node); !ok) {
         hotplug_stalled_ = ok.error().err == ETIMEDOUT;
         // Retried at every poll; said once per distinct reason.
@@ -189,28 +196,16 @@ bool Worker::fix_checks(std::vector<NodeCheck>& checks, DeviceCgroup* cg, const 
         }
         continue;
       }
-      // A rule only where the cgroup lacks one: cgroup v1 says so in
-      // devices.list; on cgroup2 the re-check that follows finds the node
-      // "denied" if it is, and only then is a rule added (an allow rule in an
-      // allow-all cgroup2 container would make it an allow-list).
-      if (cg != nullptr && cg->synchronous()) {
-        const CgroupRule rule{'c', node.major, node.minor, "rw"};
-        auto missing = cg->missing({rule});
-        if (!missing) {
-          spdlog::warn("cgroup rule for {}: {}", node.container_path, missing.error().message());
-        } else if (!missing->empty()) {
-          if (auto ok = cg->allow(rule); !ok) {
-            spdlog::warn("cgroup rule for {}: {}", node.container_path, ok.error().message());
-          }
-        }
-      }
+      // A rule only where the cgroup lacks one (allow_missing: cgroup v1);
+      // on cgroup2 the re-check that follows finds the node denied if it is.
+      if (cg != nullptr) allow_missing_logged(*cg, {rule_for(node)});
       changed = true;
       if (hotplugged_.insert(node.container_path).second) {
         spdlog::info("hot-plugged {} (appeared on the host after the start)", node.container_path);
         status_.hotplugged.push_back(node.container_path);
       }
-    } else if (chk.result == NodeResult::Denied && cg != nullptr) {
-      if (auto ok = cg->allow(CgroupRule{'c', node.major, node.minor, "rw"}); !ok) {
+    } else if (action == FixAction::AllowRule) {
+      if (auto ok = cg->allow(rule_for(node)); !ok) {
         spdlog::warn("cannot allow {} in the device cgroup: {}", node.container_path, ok.error().message());
       } else {
         changed = true;
@@ -236,7 +231,7 @@ void Worker::warn_timeout(LxcContainer& c, const std::vector<NodeCheck>& checks)
       status_.dev_listing);
 }
 
-int Worker::run() {
+void Worker::begin_status() {
   status_.container = name_;
   status_.lxcpath = lxcpath_;
   status_.worker_pid = static_cast<int>(::getpid());
@@ -250,7 +245,9 @@ int Worker::run() {
   if (const char* note = std::getenv("PHOENIX_GPU_SPAWN_NOTE")) spdlog::warn("{}", note);
   auto old = read_status(state_.status_path());
   status_.started_unix_ms = old ? old->started_unix_ms : unix_ms();
+}
 
+bool Worker::load_plan() {
   auto pf = read_plan(state_.plan_path());
   if (!pf) {
     // Not "starting" forever: say why nothing was verified.
@@ -259,19 +256,111 @@ int Worker::run() {
     status_.message = "no readable plan for this start: " + pf.error().message();
     status_.finished_unix_ms = unix_ms();
     if (auto ok = write_status(state_.status_path(), status_); !ok) spdlog::warn("{}", ok.error().message());
-    return 0;
+    return false;
   }
   plan_ = std::move(*pf);
   root_ = HostRoot(plan_.host_root);
+  return true;
+}
+
+void Worker::end(GpuState state, std::string message) {
+  status_.state = state;
+  status_.message = std::move(message);
+  if (status_.finished_unix_ms == 0) status_.finished_unix_ms = unix_ms();
+  if (save()) spdlog::info("{}; worker exits", status_.message);
+}
+
+std::unique_ptr<DeviceCgroup> Worker::open_device_cgroup(LxcContainer& c, const InitProcess& init) {
+  auto proc_cgroup = init.read("cgroup");
+  auto cg = proc_cgroup ? detect_device_cgroup(*proc_cgroup, "/proc/" + std::to_string(init.pid) + "/cgroup", &c)
+                        : Result<std::unique_ptr<DeviceCgroup>>(proc_cgroup.error());
+  if (!cg) {
+    spdlog::warn("device cgroup: {}", cg.error().message());
+    return nullptr;
+  }
+  status_.cgroup = (*cg)->describe();
+  // cgroup v1: the planned rules the cgroup lacks, before the first check.
+  // cgroup2 adds nothing here (see allow_missing).
+  allow_missing_logged(**cg, plan_.plan.rules);
+  return std::move(*cg);
+}
+
+Worker::VerifyEnd Worker::verify_until(LxcContainer& c, const InitProcess& init, DeviceCgroup* cgroup,
+                                      Clock::time_point deadline, std::vector<NodeCheck>& checks) {
+  UniqueFd inotify = watch_host_dirs(root_, plan_.plan.nodes);
+  const bool simulated = root_.simulated();
+  auto interval = std::max(cfg_.poll_interval, Millis(1));
+  RecheckBudget quick;
+  auto host_node = [&](const PlannedNode& n) { return stat_node(root_.path(n.host_path)); };
+  bool check_now = true;
+  for (;;) {
+    if (resolve_pending_nodes()) check_now = true;
+    if (check_now) {
+      auto res = verify_plan(c, plan_.plan.nodes, root_);
+      if (res) {
+        checks = std::move(*res);
+        const auto passed = static_cast<std::size_t>(
+            std::count_if(checks.begin(), checks.end(), [&](const NodeCheck& k) { return k.passed(simulated); }));
+        if (passed == checks.size()) return VerifyEnd::Verified;
+        if (fix_checks(checks, cgroup, init) && quick.another(passed)) continue;
+      } else {
+        checks.clear();
+        spdlog::debug("verification attempt: {}", res.error().message());
+      }
+    }
+    if (Clock::now() >= deadline) return VerifyEnd::Timeout;
+    struct pollfd fds[2] = {{init.pidfd.get(), POLLIN, 0}, {inotify.get(), POLLIN, 0}};
+    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
+    int n = ::poll(fds, 2, static_cast<int>(std::min(interval, left).count()));
+    if (n > 0 && (fds[0].revents & POLLIN)) return VerifyEnd::Stopped;
+    if (n > 0 && (fds[1].revents & POLLIN)) {
+      drain(inotify.get());
+    } else {
+      interval = std::min(interval * 3 / 2 + Millis(1), Millis(500));
+    }
+    check_now = !waiting_only_for_host(checks, plan_.plan.nodes, host_node, simulated);
+  }
+}
+
+bool Worker::record_verification(LxcContainer& c, VerifyEnd how, std::vector<NodeCheck> checks,
+                                 Clock::time_point running_at) {
+  const bool simulated = root_.simulated();
+  for (auto& k : checks) k.hotplugged = hotplugged_.count(k.path) != 0;
+  status_.nodes = std::move(checks);
+  status_.finished_unix_ms = unix_ms();
+  switch (how) {
+    case VerifyEnd::Stopped:
+      end(GpuState::Stopped, "the container stopped during verification");
+      return false;
+    case VerifyEnd::Verified:
+      status_.state = GpuState::Verified;
+      // Verified what was planned; say what could not be planned (no uvm
+      // nodes because nvidia_uvm did not load, say).
+      for (const auto& w : plan_.plan.warnings) status_.message += (status_.message.empty() ? "" : "; ") + w;
+      status_.ms_to_verified = std::chrono::duration_cast<Millis>(Clock::now() - running_at).count();
+      spdlog::info("GPU devices verified in container {}: {} node(s) in {} ms from RUNNING{}", name_,
+                   status_.nodes.size(), status_.ms_to_verified,
+                   simulated ? " (simulated host: allowed, no driver behind them)" : "");
+      break;
+    case VerifyEnd::Timeout:
+      status_.state = GpuState::Timeout;
+      status_.message = first_failing(status_.nodes, simulated);
+      warn_timeout(c, status_.nodes);
+      break;
+  }
+  return save();
+}
+
+int Worker::run() {
+  begin_status();
+  if (!load_plan()) return 0;
   status_.state = GpuState::Waiting;
-  save();
+  if (!save()) return 0;
 
   auto c = LxcContainer::load(name_, lxcpath_);
   if (!c) {
-    status_.state = GpuState::Failed;
-    status_.message = c.error().message();
-    save();
-    spdlog::warn("{}", status_.message);
+    spdlog::warn("{}", c.error().message());
+    end(GpuState::Failed, c.error().message());
     return 0;
   }
   ContainerPolicy policy;
@@ -286,13 +375,11 @@ int Worker::run() {
 
   const auto waited_from = Clock::now();
   if (!wait_running(*c, timeout)) {
-    status_.state = GpuState::Stopped;
     // wait() also returns early when the start fails and the container stops.
-    status_.message = Clock::now() - waited_from < timeout - std::chrono::seconds(1)
-                          ? std::string("the container stopped before it was RUNNING (its start failed?)")
-                          : "the container did not reach RUNNING within " + std::to_string(timeout.count() / 1000) + " s";
-    save();
-    spdlog::info("{}; worker exits", status_.message);
+    end(GpuState::Stopped,
+        Clock::now() - waited_from < timeout - std::chrono::seconds(1)
+            ? std::string("the container stopped before it was RUNNING (its start failed?)")
+            : "the container did not reach RUNNING within " + std::to_string(timeout.count() / 1000) + " s");
     return 0;
   }
   status_.running_unix_ms = unix_ms();
@@ -303,130 +390,18 @@ int Worker::run() {
   // its number may belong to another process once it has exited.
   auto init = open_init_process(*c);
   if (!init) {
-    status_.state = GpuState::Stopped;
-    status_.message = "the container stopped as it reached RUNNING (" + init.error().message() + ")";
-    status_.finished_unix_ms = unix_ms();
-    save();
-    spdlog::info("{}; worker exits", status_.message);
+    end(GpuState::Stopped, "the container stopped as it reached RUNNING (" + init.error().message() + ")");
     return 0;
   }
-  auto proc_cgroup = init->read("cgroup");
-  auto cg = proc_cgroup ? detect_device_cgroup(*proc_cgroup, "/proc/" + std::to_string(init->pid) + "/cgroup", &*c)
-                        : Result<std::unique_ptr<DeviceCgroup>>(proc_cgroup.error());
-  std::unique_ptr<DeviceCgroup> cgroup;
-  if (cg) {
-    cgroup = std::move(*cg);
-    status_.cgroup = cgroup->describe();
-    // cgroup2 rules cannot be read back: a node is allowed through the
-    // monitor when verification finds it denied (fix_checks). Adding rules
-    // blindly would turn an allow-all container (Proxmox's unprivileged
-    // ones) into an allow-list of just these nodes.
-    if (cgroup->synchronous()) {
-      if (auto missing = cgroup->missing(plan_.plan.rules); !missing) {
-        spdlog::warn("{}", missing.error().message());
-      } else {
-        for (const auto& r : *missing) {
-          if (auto ok = cgroup->allow(r); !ok) spdlog::warn("{}", ok.error().message());
-        }
-      }
-    }
-  } else {
-    spdlog::warn("device cgroup: {}", cg.error().message());
-  }
-
-  UniqueFd inotify = watch_host_dirs(root_, plan_.plan.nodes);
-  const bool simulated = root_.simulated();
-  auto interval = std::max(cfg_.poll_interval, Millis(1));
-  std::vector<NodeCheck> checks;
-  bool verified = false, stopped = false;
-  // Quick re-checks in a row that made no node pass: bounded, so a rule that
-  // does not take (an explicit deny in the config) cannot busy-loop, while
-  // every step that makes progress (hot-plug, then the rule the re-check
-  // finds missing) is followed at once, however many there are.
-  int quick_rechecks = 0;
-  std::size_t most_passed = 0;
+  auto cgroup = open_device_cgroup(*c, *init);
   status_.state = GpuState::Verifying;
-  save();
-  // Nodes that failed only because the host has not made them yet: while
-  // that is all, the container is not entered again (every attach briefly
-  // puts a process in its cgroup, which a stop at that moment would leave
-  // behind) until one of them appears on the host.
-  auto waiting_for_host = [&]() {
-    bool any = false;
-    for (std::size_t i = 0; i < checks.size(); ++i) {
-      if (checks[i].passed(simulated)) continue;
-      if (checks[i].result == NodeResult::Pending) {
-        any = true;  // resolve_pending_nodes looks at every turn
-        continue;
-      }
-      if (checks[i].result != NodeResult::Missing && checks[i].result != NodeResult::WrongType) return false;
-      if (stat_node(root_.path(plan_.plan.nodes[i].host_path)).kind == NodeState::Kind::CharDevice) return false;
-      any = true;
-    }
-    return any;
-  };
-  bool check_now = true;
-  for (;;) {
-    if (resolve_pending_nodes()) check_now = true;
-    if (check_now) {
-      auto res = verify_plan(*c, plan_.plan.nodes, root_);
-      if (res) {
-        checks = std::move(*res);
-        const auto passed = static_cast<std::size_t>(
-            std::count_if(checks.begin(), checks.end(), [&](const NodeCheck& k) { return k.passed(simulated); }));
-        verified = passed == checks.size();
-        if (verified) break;
-        if (passed > most_passed) {
-          most_passed = passed;
-          quick_rechecks = 0;
-        }
-        if (fix_checks(checks, cgroup.get(), *init) && quick_rechecks++ < 3) continue;
-      } else {
-        checks.clear();
-        spdlog::debug("verification attempt: {}", res.error().message());
-      }
-    }
-    if (Clock::now() >= deadline) break;
-    struct pollfd fds[2] = {{init->pidfd.get(), POLLIN, 0}, {inotify.get(), POLLIN, 0}};
-    auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
-    int n = ::poll(fds, 2, static_cast<int>(std::min(interval, left).count()));
-    if (n > 0 && (fds[0].revents & POLLIN)) {
-      stopped = true;
-      break;
-    }
-    if (n > 0 && (fds[1].revents & POLLIN)) {
-      drain(inotify.get());
-    } else {
-      interval = std::min(interval * 3 / 2 + Millis(1), Millis(500));
-    }
-    check_now = !waiting_for_host();
-  }
-  for (auto& k : checks) k.hotplugged = hotplugged_.count(k.path) != 0;
-  status_.nodes = checks;
-  status_.finished_unix_ms = unix_ms();
-  if (stopped) {
-    status_.state = GpuState::Stopped;
-    status_.message = "the container stopped during verification";
-    save();
-    spdlog::info("{}; worker exits", status_.message);
-    return 0;
-  }
-  if (verified) {
-    status_.state = GpuState::Verified;
-    // Verified what was planned; say what could not be planned (no uvm
-    // nodes because nvidia_uvm did not load, say).
-    for (const auto& w : plan_.plan.warnings) status_.message += (status_.message.empty() ? "" : "; ") + w;
-    status_.ms_to_verified = std::chrono::duration_cast<Millis>(Clock::now() - running_at).count();
-    spdlog::info("GPU devices verified in container {}: {} node(s) in {} ms from RUNNING{}", name_, checks.size(),
-                 status_.ms_to_verified, simulated ? " (simulated host: allowed, no driver behind them)" : "");
-  } else {
-    status_.state = GpuState::Timeout;
-    status_.message = first_failing(checks, simulated);
-    warn_timeout(*c, checks);
-  }
-  save();
+  if (!save()) return 0;
 
-  run_driver_stage(*c, plan_, policy, cfg_, state_.dir(), status_, [this] { save(); });
+  std::vector<NodeCheck> checks;
+  const VerifyEnd how = verify_until(*c, *init, cgroup.get(), deadline, checks);
+  if (!record_verification(*c, how, std::move(checks), running_at)) return 0;
+
+  run_driver_stage(*c, plan_, policy, cfg_, state_.dir(), status_, [this] { return save(); });
   save();
   return 0;
 }

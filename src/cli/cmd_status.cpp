@@ -253,6 +253,7 @@ int cmd_install_driver(const CommonOptions& common, const std::string& name, con
   if (auto old = read_status(sd.status_path())) st = *old;
   run_driver_stage(*c, *pf, policy, config, sd.dir(), st, [&] {
     if (auto ok = write_status(sd.status_path(), st); !ok) std::cerr << "warning: " << ok.error().message() << "\n";
+    return true;
   });
   const DriverStage& d = st.driver;
   if (common.json) {

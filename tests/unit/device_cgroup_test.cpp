@@ -41,7 +41,6 @@ TEST_F(CgroupV1Tree, ProxmoxInnerCgroupGetsItsParentWidenedFirst) {
   // lxc.cgroup.dir.container.inner = ns: v1 never lets a child exceed its
   // parent, so /lxc/101 must allow the rule too.
   auto cg = make_cgroup_v1(tree_.path(), "/lxc/101/ns");
-  ASSERT_TRUE(cg->synchronous());
   EXPECT_THAT(cg->describe(), HasSubstr("/lxc/101/ns"));
   ASSERT_TRUE(cg->allow(rule(195, 0)));
   EXPECT_EQ(slurp(tree_.path("lxc/101/devices.allow")), "c 195:0 rw");
@@ -62,24 +61,38 @@ TEST_F(CgroupV1Tree, AFailedParentWriteStopsAndNamesThePath) {
   EXPECT_THAT(ok.error().message(), HasSubstr(tree_.path("lxc/gone/devices.allow")));
 }
 
-TEST_F(CgroupV1Tree, MissingReadsDevicesList) {
+TEST_F(CgroupV1Tree, AllowMissingAddsOnlyWhatDevicesListLacks) {
   tree_.write("lxc/101/ns/devices.list", "c 1:3 rwm\nc 195:* rwm\nc 238:0 rw\n");
   auto cg = make_cgroup_v1(tree_.path(), "/lxc/101/ns");
-  auto missing = cg->missing({rule(195, 0), rule(195, 255), rule(238, 0), rule(238, 1)});
-  ASSERT_TRUE(missing);
-  EXPECT_THAT(*missing, ElementsAre(rule(238, 1)));
+  auto changes = cg->allow_missing({rule(195, 0), rule(195, 255), rule(238, 0), rule(238, 1)});
+  ASSERT_TRUE(changes) << changes.error().message();
+  EXPECT_THAT(changes->added, ElementsAre(rule(238, 1)));
+  EXPECT_TRUE(changes->failed.empty());
+  EXPECT_EQ(slurp(tree_.path("lxc/101/ns/devices.allow")), "c 238:1 rw");
 
-  tree_.write("lxc/101/ns/devices.list", "a *:* rwm\n");
-  missing = cg->missing({rule(238, 1)});
-  ASSERT_TRUE(missing);
-  EXPECT_TRUE(missing->empty());
+  // "a *:* rwm": everything allowed already, nothing added.
+  tree_.write("lxc/plain/devices.list", "a *:* rwm\n");
+  changes = make_cgroup_v1(tree_.path(), "/lxc/plain")->allow_missing({rule(238, 1)});
+  ASSERT_TRUE(changes);
+  EXPECT_TRUE(changes->added.empty());
+  EXPECT_EQ(slurp(tree_.path("lxc/plain/devices.allow")), "");
+}
+
+TEST_F(CgroupV1Tree, AllowMissingReportsEachFailedWrite) {
+  // The list says nothing is allowed; the cgroup's allow file is gone.
+  tree_.write("lxc/broken/devices.list", "");
+  auto changes = make_cgroup_v1(tree_.path(), "/lxc/broken")->allow_missing({rule(195, 0), rule(195, 1)});
+  ASSERT_TRUE(changes);
+  EXPECT_TRUE(changes->added.empty());
+  ASSERT_EQ(changes->failed.size(), 2u);
+  EXPECT_THAT(changes->failed[0].message(), HasSubstr("lxc/broken/devices.allow"));
 }
 
 TEST_F(CgroupV1Tree, UnreadableListIsAnErrorWithThePath) {
   auto cg = make_cgroup_v1(tree_.path(), "/lxc/none");
-  auto missing = cg->missing({rule(195, 0)});
-  ASSERT_FALSE(missing);
-  EXPECT_THAT(missing.error().message(), HasSubstr("lxc/none/devices.list"));
+  auto changes = cg->allow_missing({rule(195, 0)});
+  ASSERT_FALSE(changes);
+  EXPECT_THAT(changes.error().message(), HasSubstr("lxc/none/devices.list"));
 }
 
 }  // namespace

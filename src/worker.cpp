@@ -128,6 +128,7 @@ class Worker {
   std::map<std::string, std::string> hotplug_errors_;
   bool hotplug_stalled_ = false;
   bool superseded_ = false;
+  UniqueFd host_watch_;  // inotify on the host directories of the planned nodes
 };
 
 bool Worker::wait_running(LxcContainer& c, Millis budget) {
@@ -287,7 +288,11 @@ std::unique_ptr<DeviceCgroup> Worker::open_device_cgroup(LxcContainer& c, const 
 
 Worker::VerifyEnd Worker::verify_until(LxcContainer& c, const InitProcess& init, DeviceCgroup* cgroup,
                                       Clock::time_point deadline, std::vector<NodeCheck>& checks) {
-  UniqueFd inotify = watch_host_dirs(root_, plan_.plan.nodes);
+  // Kept until the worker exits: closing an inotify instance waits for an
+  // RCU grace period (10-20 ms), which must not fall between the last check
+  // and recording "verified".
+  host_watch_ = watch_host_dirs(root_, plan_.plan.nodes);
+  const int inotify = host_watch_.get();
   const bool simulated = root_.simulated();
   auto interval = std::max(cfg_.poll_interval, Millis(1));
   RecheckBudget quick;
@@ -309,12 +314,12 @@ Worker::VerifyEnd Worker::verify_until(LxcContainer& c, const InitProcess& init,
       }
     }
     if (Clock::now() >= deadline) return VerifyEnd::Timeout;
-    struct pollfd fds[2] = {{init.pidfd.get(), POLLIN, 0}, {inotify.get(), POLLIN, 0}};
+    struct pollfd fds[2] = {{init.pidfd.get(), POLLIN, 0}, {inotify, POLLIN, 0}};
     auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
     int n = ::poll(fds, 2, static_cast<int>(std::min(interval, left).count()));
     if (n > 0 && (fds[0].revents & POLLIN)) return VerifyEnd::Stopped;
     if (n > 0 && (fds[1].revents & POLLIN)) {
-      drain(inotify.get());
+      drain(inotify);
     } else {
       interval = std::min(interval * 3 / 2 + Millis(1), Millis(500));
     }

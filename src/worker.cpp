@@ -323,7 +323,11 @@ Worker::VerifyEnd Worker::verify_until(LxcContainer& c, const InitProcess& init,
     } else {
       interval = std::min(interval * 3 / 2 + Millis(1), Millis(500));
     }
-    check_now = !waiting_only_for_host(checks, plan_.plan.nodes, host_node, simulated);
+    // After a stalled hot-plug helper the container's /dev does not answer:
+    // a check would block in it too (10 s, then 5 s to give up on the stuck
+    // child) and push the timeout and its warning past their bound. The run
+    // waits for its deadline (or the container's end) instead.
+    check_now = !hotplug_stalled_ && !waiting_only_for_host(checks, plan_.plan.nodes, host_node, simulated);
   }
 }
 

@@ -410,6 +410,14 @@ int Worker::run() {
   const VerifyEnd how = verify_until(*c, *init, cgroup.get(), deadline, checks);
   if (!record_verification(*c, how, std::move(checks), running_at)) return 0;
 
+  if (hotplug_stalled_) {
+    // Every step of the driver stage enters the container, whose /dev does
+    // not answer: each would block to its bound. The worker ends here.
+    status_.driver.state = DriverState::Skipped;
+    status_.driver.message = "not run: the container's /dev did not answer a hot-plug (see the log)";
+    save();
+    return 0;
+  }
   run_driver_stage(*c, plan_, policy, cfg_, state_.dir(), status_, [this] { return save(); });
   save();
   return 0;

@@ -3,9 +3,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "fixture_host.hpp"
 
 namespace phx {
@@ -14,13 +11,6 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using test::TempDir;
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 CgroupRule rule(int major, int minor) { return CgroupRule{'c', major, minor, "rw"}; }
 
@@ -43,15 +33,15 @@ TEST_F(CgroupV1Tree, ProxmoxInnerCgroupGetsItsParentWidenedFirst) {
   auto cg = make_cgroup_v1(tree_.path(), "/lxc/101/ns");
   EXPECT_THAT(cg->describe(), HasSubstr("/lxc/101/ns"));
   ASSERT_TRUE(cg->allow(rule(195, 0)));
-  EXPECT_EQ(slurp(tree_.path("lxc/101/devices.allow")), "c 195:0 rw");
-  EXPECT_EQ(slurp(tree_.path("lxc/101/ns/devices.allow")), "c 195:0 rw");
+  EXPECT_EQ(tree_.read("lxc/101/devices.allow"), "c 195:0 rw");
+  EXPECT_EQ(tree_.read("lxc/101/ns/devices.allow"), "c 195:0 rw");
 }
 
 TEST_F(CgroupV1Tree, PlainLayoutWritesOnlyItsOwnCgroup) {
   auto cg = make_cgroup_v1(tree_.path(), "/lxc/plain");
   ASSERT_TRUE(cg->allow(rule(238, 1)));
-  EXPECT_EQ(slurp(tree_.path("lxc/plain/devices.allow")), "c 238:1 rw");
-  EXPECT_EQ(slurp(tree_.path("lxc/101/devices.allow")), "");
+  EXPECT_EQ(tree_.read("lxc/plain/devices.allow"), "c 238:1 rw");
+  EXPECT_EQ(tree_.read("lxc/101/devices.allow"), "");
 }
 
 TEST_F(CgroupV1Tree, AFailedParentWriteStopsAndNamesThePath) {
@@ -68,14 +58,14 @@ TEST_F(CgroupV1Tree, AllowMissingAddsOnlyWhatDevicesListLacks) {
   ASSERT_TRUE(changes) << changes.error().message();
   EXPECT_THAT(changes->added, ElementsAre(rule(238, 1)));
   EXPECT_TRUE(changes->failed.empty());
-  EXPECT_EQ(slurp(tree_.path("lxc/101/ns/devices.allow")), "c 238:1 rw");
+  EXPECT_EQ(tree_.read("lxc/101/ns/devices.allow"), "c 238:1 rw");
 
   // "a *:* rwm": everything allowed already, nothing added.
   tree_.write("lxc/plain/devices.list", "a *:* rwm\n");
   changes = make_cgroup_v1(tree_.path(), "/lxc/plain")->allow_missing({rule(238, 1)});
   ASSERT_TRUE(changes);
   EXPECT_TRUE(changes->added.empty());
-  EXPECT_EQ(slurp(tree_.path("lxc/plain/devices.allow")), "");
+  EXPECT_EQ(tree_.read("lxc/plain/devices.allow"), "");
 }
 
 TEST_F(CgroupV1Tree, AllowMissingReportsEachFailedWrite) {

@@ -9,9 +9,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "fixture_host.hpp"
 #include "unique_fd.hpp"
 
@@ -21,18 +18,11 @@ namespace {
 using ::testing::HasSubstr;
 using test::TempDir;
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 TEST(WriteExistingFile, WritesButNeverCreates) {
   TempDir t;
   t.write("f", "old-old");
   ASSERT_TRUE(write_existing_file(t.path("f"), "new", O_TRUNC));
-  EXPECT_EQ(slurp(t.path("f")), "new");
+  EXPECT_EQ(t.read("f"), "new");
   auto ok = write_existing_file(t.path("absent"), "x");
   ASSERT_FALSE(ok);
   EXPECT_THAT(ok.error().message(), HasSubstr(t.path("absent")));
@@ -45,7 +35,7 @@ TEST(WriteExistingFile, RefusesASymlink) {
   t.write("target", "keep");
   ASSERT_EQ(::symlink(t.path("target").c_str(), t.path("link").c_str()), 0);
   EXPECT_FALSE(write_existing_file(t.path("link"), "x"));
-  EXPECT_EQ(slurp(t.path("target")), "keep");
+  EXPECT_EQ(t.read("target"), "keep");
 }
 
 TEST(WriteAll, MoreThanAPipeHoldsAtOnce) {

@@ -1,7 +1,7 @@
 // lxc.hook.mount: in the container's mount namespace, rootfs at
 // $LXC_ROOTFS_MOUNT, as the mapped root in unprivileged containers.
-#include "hook_runtime.hpp"
-#include "mount_stage.hpp"
+#include "stages/hook_runtime.hpp"
+#include "stages/mount_stage.hpp"
 
 int main(int argc, char** argv) {
   auto rt = phx::start_hook("mount", argc, argv);

@@ -3,8 +3,8 @@
 #include <cctype>
 #include <string>
 
-#include "hook_runtime.hpp"
-#include "post_start.hpp"
+#include "stages/hook_runtime.hpp"
+#include "stages/post_start.hpp"
 
 namespace {
 

@@ -1,6 +1,6 @@
 // lxc.hook.pre-start: host side, before the container's cgroups exist.
-#include "hook_runtime.hpp"
-#include "pre_start.hpp"
+#include "stages/hook_runtime.hpp"
+#include "stages/pre_start.hpp"
 
 int main(int argc, char** argv) {
   auto rt = phx::start_hook("pre-start", argc, argv);

@@ -2,7 +2,7 @@
 // post-start hook; not meant to be run by hand (phoenix-gpu verify is).
 #include <cstdio>
 
-#include "worker.hpp"
+#include "stages/worker.hpp"
 
 int main(int argc, char** argv) {
   if (argc != 3) {

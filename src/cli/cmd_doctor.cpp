@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "commands.hpp"
-#include "doctor.hpp"
+#include "cli/commands.hpp"
+#include "cli/doctor.hpp"
 
 namespace phx::cli {
 

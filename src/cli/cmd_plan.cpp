@@ -5,13 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "commands.hpp"
-#include "config.hpp"
-#include "container_config.hpp"
-#include "host_discovery.hpp"
-#include "lxc_container.hpp"
-#include "plan_file.hpp"
-#include "policy.hpp"
+#include "cli/commands.hpp"
+#include "plan/config.hpp"
+#include "lxc/container_config.hpp"
+#include "host/host_discovery.hpp"
+#include "lxc/lxc_container.hpp"
+#include "plan/plan_file.hpp"
+#include "plan/policy.hpp"
 
 namespace phx::cli {
 namespace {

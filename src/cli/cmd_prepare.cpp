@@ -1,10 +1,10 @@
 #include <iostream>
 
-#include "commands.hpp"
-#include "config.hpp"
-#include "host_nodes.hpp"
-#include "modules.hpp"
-#include "pre_start.hpp"
+#include "cli/commands.hpp"
+#include "plan/config.hpp"
+#include "fs/host_nodes.hpp"
+#include "host/modules.hpp"
+#include "stages/pre_start.hpp"
 
 namespace phx::cli {
 

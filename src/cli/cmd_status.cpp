@@ -1,7 +1,5 @@
 #include <signal.h>
 
-#include <lxc/lxccontainer.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -12,19 +10,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "commands.hpp"
-#include "config.hpp"
-#include "container_config.hpp"
-#include "device_selection.hpp"
-#include "lxc_container.hpp"
-#include "plan_file.hpp"
-#include "state_dir.hpp"
-#include "status_file.hpp"
-#include "status_report.hpp"
-#include "driver_stage.hpp"
-#include "policy.hpp"
-#include "text.hpp"
-#include "verify.hpp"
+#include "cli/commands.hpp"
+#include "plan/config.hpp"
+#include "lxc/container_config.hpp"
+#include "plan/device_selection.hpp"
+#include "lxc/lxc_container.hpp"
+#include "plan/plan_file.hpp"
+#include "plan/state_dir.hpp"
+#include "plan/status_file.hpp"
+#include "cli/status_report.hpp"
+#include "stages/driver_stage.hpp"
+#include "plan/policy.hpp"
+#include "base/text.hpp"
+#include "stages/verify.hpp"
 
 namespace phx::cli {
 namespace {
@@ -70,7 +68,7 @@ Result<RunningContainer> open_running(const std::string& name, const std::string
   }
   auto c = LxcContainer::load(name, sd.lxcpath);
   if (!c) return c.error();
-  if (!c->raw()->is_running(c->raw())) return Error{"check", name, 0, "the container is not running"};
+  if (!c->is_running()) return Error{"check", name, 0, "the container is not running"};
   return RunningContainer{std::move(sd), std::move(*pf), std::move(*c)};
 }
 
@@ -127,25 +125,13 @@ int cmd_status(const CommonOptions& common, const std::string& name, const std::
 
 namespace {
 
-std::set<std::string> active_containers(const std::string& lxcpath) {
-  std::set<std::string> out;
-  char** names = nullptr;
-  const int n = ::list_active_containers(lxcpath.c_str(), &names, nullptr);
-  for (int i = 0; i < n; ++i) {
-    out.insert(names[i]);
-    std::free(names[i]);
-  }
-  std::free(static_cast<void*>(names));
-  return out;
-}
-
 // Whether each recorded container runs now: its record stays after a stop.
 // A failed listing (an lxcpath that is gone) reads as nothing running there.
 void mark_running(std::vector<ContainerReport>& rows) {
   std::map<std::string, std::set<std::string>> active;
   for (auto& r : rows) {
     auto it = active.find(r.lxcpath);
-    if (it == active.end()) it = active.emplace(r.lxcpath, active_containers(r.lxcpath)).first;
+    if (it == active.end()) it = active.emplace(r.lxcpath, running_containers(r.lxcpath)).first;
     r.running = it->second.count(r.name) != 0;
   }
 }
@@ -158,7 +144,7 @@ void add_unrecorded(std::vector<ContainerReport>& rows, const HostConfig& cfg, c
   std::set<std::pair<std::string, std::string>> known;
   for (const auto& r : rows) known.emplace(escape_lxcpath(r.lxcpath), r.name);
   for (const auto& path : paths) {
-    for (const auto& name : active_containers(path)) {
+    for (const auto& name : running_containers(path)) {
       if (known.count({escape_lxcpath(path), name}) != 0) continue;
       auto read = read_container_policy(name, path, cfg);
       if (!read) continue;

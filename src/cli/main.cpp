@@ -2,8 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "commands.hpp"
-#include "logging.hpp"
+#include "cli/commands.hpp"
+#include "base/logging.hpp"
 
 int main(int argc, char** argv) {
   using namespace phx::cli;

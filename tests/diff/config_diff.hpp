@@ -13,8 +13,8 @@
 
 #include <string>
 
-#include "container_config.hpp"
-#include "lxc_config_reader.hpp"
+#include "lxc/container_config.hpp"
+#include "lxc/lxc_config_reader.hpp"
 
 namespace phx::diff {
 

@@ -4,12 +4,12 @@
 #include <cstdint>
 #include <string>
 
-#include "config.hpp"
-#include "device_cgroup.hpp"
-#include "mount_stage.hpp"
-#include "plan_file.hpp"
-#include "policy.hpp"
-#include "status_file.hpp"
+#include "plan/config.hpp"
+#include "fs/device_cgroup.hpp"
+#include "stages/mount_stage.hpp"
+#include "plan/plan_file.hpp"
+#include "plan/policy.hpp"
+#include "plan/status_file.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

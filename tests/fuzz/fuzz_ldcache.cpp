@@ -10,9 +10,9 @@
 #include <fstream>
 #include <string>
 
-#include "driver_files.hpp"
-#include "ld_cache.hpp"
-#include "requirements.hpp"
+#include "driver/driver_files.hpp"
+#include "driver/ld_cache.hpp"
+#include "plan/requirements.hpp"
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <string>
 
-#include "nvidia_proc.hpp"
+#include "host/nvidia_proc.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "device_plan.hpp"
+#include "plan/device_plan.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "bind_mount.hpp"
+#include "fs/bind_mount.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "device_cgroup.hpp"
+#include "fs/device_cgroup.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "device_plan.hpp"
+#include "plan/device_plan.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "device_selection.hpp"
+#include "plan/device_selection.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "driver_bind.hpp"
+#include "driver/driver_bind.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -10,9 +10,9 @@
 
 #include <cstdlib>
 
-#include "bind_mount.hpp"
+#include "fs/bind_mount.hpp"
 #include "driver_tree_fixture.hpp"
-#include "unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace phx {
 namespace {

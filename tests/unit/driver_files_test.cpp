@@ -1,4 +1,4 @@
-#include "driver_files.hpp"
+#include "driver/driver_files.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>

@@ -1,4 +1,4 @@
-#include "driver_stage.hpp"
+#include "stages/driver_stage.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

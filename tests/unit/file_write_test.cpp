@@ -1,4 +1,4 @@
-#include "file_write.hpp"
+#include "base/file_write.hpp"
 
 #include <fcntl.h>
 #include <sys/wait.h>
@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "fixture_host.hpp"
-#include "unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace phx {
 namespace {

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "host_root.hpp"
+#include "host/host_root.hpp"
 
 namespace phx::test {
 

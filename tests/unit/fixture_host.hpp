@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "host_discovery.hpp"
-#include "nvidia_proc.hpp"
+#include "host/host_discovery.hpp"
+#include "host/nvidia_proc.hpp"
 
 namespace phx::test {
 

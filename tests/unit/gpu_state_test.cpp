@@ -1,11 +1,11 @@
-#include "gpu_state.hpp"
+#include "plan/gpu_state.hpp"
 
 #include <gtest/gtest.h>
 
 #include <set>
 #include <string>
 
-#include "status_file.hpp"
+#include "plan/status_file.hpp"
 
 namespace phx {
 namespace {

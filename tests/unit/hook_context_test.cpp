@@ -1,4 +1,4 @@
-#include "hook_context.hpp"
+#include "stages/hook_context.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

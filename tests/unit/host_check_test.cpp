@@ -1,11 +1,11 @@
-#include "host_check.hpp"
+#include "plan/host_check.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "device_plan.hpp"
+#include "plan/device_plan.hpp"
 #include "fixture_host.hpp"
-#include "verify.hpp"
+#include "stages/verify.hpp"
 
 namespace phx {
 namespace {

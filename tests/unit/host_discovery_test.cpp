@@ -1,4 +1,4 @@
-#include "host_discovery.hpp"
+#include "host/host_discovery.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

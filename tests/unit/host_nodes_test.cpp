@@ -1,4 +1,4 @@
-#include "host_nodes.hpp"
+#include "fs/host_nodes.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "journal_sink.hpp"
+#include "base/journal_sink.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>

@@ -1,4 +1,4 @@
-#include "ld_cache.hpp"
+#include "driver/ld_cache.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

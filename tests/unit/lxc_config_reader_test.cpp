@@ -2,7 +2,7 @@
 // get_config_item on the same file trees. Any disagreement fails; so does a
 // config of the shapes users run (lxc-create, pve-container, the integration
 // harness) that the reader hands to liblxc instead of reading it.
-#include "lxc_config_reader.hpp"
+#include "lxc/lxc_config_reader.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "mountinfo.hpp"
+#include "base/mountinfo.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

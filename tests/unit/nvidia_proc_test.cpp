@@ -1,4 +1,4 @@
-#include "nvidia_proc.hpp"
+#include "host/nvidia_proc.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

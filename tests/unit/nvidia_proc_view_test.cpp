@@ -1,4 +1,4 @@
-#include "nvidia_proc_view.hpp"
+#include "driver/nvidia_proc_view.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "fixture_host.hpp"
-#include "unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace phx {
 namespace {

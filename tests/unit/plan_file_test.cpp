@@ -1,4 +1,4 @@
-#include "plan_file.hpp"
+#include "plan/plan_file.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "policy.hpp"
+#include "plan/policy.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

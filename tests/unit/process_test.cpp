@@ -1,4 +1,4 @@
-#include "process.hpp"
+#include "base/process.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <thread>
 
-#include "text.hpp"
+#include "base/text.hpp"
 
 namespace phx {
 namespace {

@@ -1,9 +1,9 @@
-#include "requirements.hpp"
+#include "plan/requirements.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "host_facts.hpp"
+#include "driver/host_facts.hpp"
 
 namespace phx {
 namespace {

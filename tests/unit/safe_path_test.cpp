@@ -1,4 +1,4 @@
-#include "safe_path.hpp"
+#include "fs/safe_path.hpp"
 
 #include <fcntl.h>
 #include <gmock/gmock.h>

@@ -1,4 +1,4 @@
-#include "spawn.hpp"
+#include "base/spawn.hpp"
 
 #include <gtest/gtest.h>
 #include <signal.h>

@@ -1,4 +1,4 @@
-#include "state_dir.hpp"
+#include "plan/state_dir.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,11 +1,11 @@
-#include "status_file.hpp"
+#include "plan/status_file.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
 
-#include "mount_stage.hpp"
+#include "stages/mount_stage.hpp"
 
 namespace phx {
 namespace {

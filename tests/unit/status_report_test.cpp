@@ -1,4 +1,4 @@
-#include "status_report.hpp"
+#include "cli/status_report.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -10,9 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "fixture_host.hpp"
-#include "plan_file.hpp"
-#include "state_dir.hpp"
-#include "text.hpp"
+#include "plan/plan_file.hpp"
+#include "plan/state_dir.hpp"
+#include "base/text.hpp"
 
 namespace phx {
 namespace {

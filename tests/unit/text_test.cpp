@@ -1,4 +1,4 @@
-#include "text.hpp"
+#include "base/text.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "fixture_host.hpp"
-#include "unique_fd.hpp"
+#include "base/unique_fd.hpp"
 
 namespace phx {
 namespace {

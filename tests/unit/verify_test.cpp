@@ -1,4 +1,4 @@
-#include "verify.hpp"
+#include "stages/verify.hpp"
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>

@@ -1,4 +1,4 @@
-#include "worker_decisions.hpp"
+#include "stages/worker_decisions.hpp"
 
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -6,7 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "device_cgroup.hpp"
+#include "fs/device_cgroup.hpp"
 
 namespace phx {
 namespace {

@@ -1,0 +1,28 @@
+#include "host/host_root.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+
+namespace phx {
+
+HostRoot::HostRoot(std::string root) {
+  const std::filesystem::path given = root.empty() ? std::filesystem::path("/") : std::filesystem::path(root);
+  std::filesystem::path p = std::filesystem::absolute(given).lexically_normal();
+  root_ = p.string();
+  while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
+}
+
+HostRoot HostRoot::from_env() {
+  const char* env = std::getenv(kHostRootEnv);
+  return HostRoot(env != nullptr && *env != '\0' ? env : "/");
+}
+
+std::string HostRoot::path(std::string_view absolute) const {
+  if (root_ == "/") return std::string(absolute);
+  std::string out = root_;
+  if (absolute.empty() || absolute.front() != '/') out += '/';
+  out += absolute;
+  return out;
+}
+
+}  // namespace phx

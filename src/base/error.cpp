@@ -20,16 +20,12 @@ std::string Error::message() const {
   return out;
 }
 
-Error sys_error(std::string op, std::string path, int err) {
-  return Error{std::move(op), std::move(path), err, {}};
-}
+Error sys_error(std::string op, std::string path, int err) { return Error{std::move(op), std::move(path), err, {}}; }
 
 Error parse_error(std::string path, std::string detail) {
   return Error{"parse", std::move(path), 0, std::move(detail)};
 }
 
-Error make_error(std::string op, std::string detail) {
-  return Error{std::move(op), {}, 0, std::move(detail)};
-}
+Error make_error(std::string op, std::string detail) { return Error{std::move(op), {}, 0, std::move(detail)}; }
 
 }  // namespace phx

@@ -9,9 +9,7 @@
 
 namespace phx {
 
-bool InitProcess::alive() const {
-  return pidfd && ::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) == 0;
-}
+bool InitProcess::alive() const { return pidfd && ::syscall(SYS_pidfd_send_signal, pidfd.get(), 0, nullptr, 0) == 0; }
 
 Result<std::string> InitProcess::read(const std::string& entry) const {
   const std::string shown = "/proc/" + std::to_string(pid) + "/" + entry;

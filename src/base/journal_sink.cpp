@@ -29,11 +29,16 @@ std::string journal_datagram(const std::vector<std::pair<std::string, std::strin
 
 int journal_priority(spdlog::level::level_enum level) {
   switch (level) {
-    case spdlog::level::critical: return 2;
-    case spdlog::level::err: return 3;
-    case spdlog::level::warn: return 4;
-    case spdlog::level::info: return 6;
-    default: return 7;
+    case spdlog::level::critical:
+      return 2;
+    case spdlog::level::err:
+      return 3;
+    case spdlog::level::warn:
+      return 4;
+    case spdlog::level::info:
+      return 6;
+    default:
+      return 7;
   }
 }
 

@@ -29,7 +29,8 @@ JsonInt json_int_value(const nlohmann::json& v, T& out) {
     return JsonInt::Ok;
   }
   const auto s = v.get<long long>();
-  if (s < static_cast<long long>(std::numeric_limits<T>::min()) || s > static_cast<long long>(std::numeric_limits<T>::max())) {
+  if (s < static_cast<long long>(std::numeric_limits<T>::min()) ||
+      s > static_cast<long long>(std::numeric_limits<T>::max())) {
     return JsonInt::OutOfRange;
   }
   out = static_cast<T>(s);
@@ -42,9 +43,12 @@ template <typename T>
 T json_int(const nlohmann::json& obj, const char* key) {
   T out{};
   switch (json_int_value(obj.at(key), out)) {
-    case JsonInt::Ok: return out;
-    case JsonInt::NotInteger: throw JsonFieldError(std::string("field '") + key + "' is not an integer");
-    case JsonInt::OutOfRange: break;
+    case JsonInt::Ok:
+      return out;
+    case JsonInt::NotInteger:
+      throw JsonFieldError(std::string("field '") + key + "' is not an integer");
+    case JsonInt::OutOfRange:
+      break;
   }
   throw JsonFieldError(std::string("field '") + key + "' is out of range");
 }

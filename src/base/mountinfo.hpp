@@ -9,9 +9,9 @@
 namespace phx {
 
 struct MountEntry {
-  std::string root;         // the mounted subtree ("/" for a whole hierarchy)
+  std::string root;  // the mounted subtree ("/" for a whole hierarchy)
   std::string mount_point;
-  std::string fstype;       // "cgroup", "cgroup2", ...
+  std::string fstype;                      // "cgroup", "cgroup2", ...
   std::vector<std::string> super_options;  // for v1 cgroups: the controllers
   bool has_option(const std::string& o) const;
 };

@@ -46,7 +46,9 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, std::chr
       res.timed_out = true;
       break;
     }
-    struct pollfd p {rd.get(), POLLIN, 0};
+    struct pollfd p {
+      rd.get(), POLLIN, 0
+    };
     int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1000)));
     if (n < 0 && errno != EINTR) break;
     if (n <= 0) continue;

@@ -35,8 +35,8 @@ const char* const kPassEnv[] = {"PHOENIX_GPU_HOST_ROOT", "PHOENIX_GPU_STATE_DIR"
 
 bool systemd_running() {
   struct stat st {};
-  return ::stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode) && ::access("/usr/bin/systemd-run", X_OK) == 0 &&
-         std::getenv("PHOENIX_GPU_NO_SYSTEMD") == nullptr;
+  return ::stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode) &&
+         ::access("/usr/bin/systemd-run", X_OK) == 0 && std::getenv("PHOENIX_GPU_NO_SYSTEMD") == nullptr;
 }
 
 Status write_value(const std::string& path, const std::string& value) { return write_existing_file(path, value); }
@@ -47,7 +47,8 @@ void init_cpuset(const std::string& mnt, const std::string& dir) {
   for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
     auto cur = read_small_file(dir + "/" + f, 65536);
     if (cur && !trim(*cur).empty()) continue;
-    if (auto parent = read_small_file(mnt + "/" + f, 65536)) (void)write_value(dir + "/" + f, std::string(trim(*parent)));
+    if (auto parent = read_small_file(mnt + "/" + f, 65536))
+      (void)write_value(dir + "/" + f, std::string(trim(*parent)));
   }
 }
 
@@ -64,7 +65,6 @@ pid_t parent_pid(pid_t pid) {
   auto v = parse_int(f[2]);
   return v ? static_cast<pid_t>(*v) : 0;
 }
-
 
 // The product's own cgroup where the host runs cgroup2 alone, opened for
 // clone3's CLONE_INTO_CGROUP: the worker is born there, and no process ever
@@ -130,7 +130,8 @@ std::string run_systemd_run(const std::vector<char*>& argv) {
   while (::waitpid(pid, &wst, 0) < 0 && errno == EINTR) {
   }
   if (WIFEXITED(wst) && WEXITSTATUS(wst) == 0) return "";
-  std::string why = WIFEXITED(wst) ? "exit " + std::to_string(WEXITSTATUS(wst)) : "signal " + std::to_string(WTERMSIG(wst));
+  std::string why =
+      WIFEXITED(wst) ? "exit " + std::to_string(WEXITSTATUS(wst)) : "signal " + std::to_string(WTERMSIG(wst));
   const std::string first = out.substr(0, out.find('\n'));
   auto line = trim(first);
   if (!line.empty()) why += ": " + std::string(line);
@@ -148,7 +149,8 @@ ExecWait wait_exec_or_exit(pid_t pid, std::chrono::milliseconds limit) {
   // the file itself, whichever mount namespace it lives in.
   struct stat first {};
   if (pid <= 0) return ExecWait::NotWaited;
-  if (::stat(exe.c_str(), &first) != 0) return errno == ENOENT ? ExecWait::Exit : ExecWait::NotWaited;  // ENOENT: gone, or a zombie
+  if (::stat(exe.c_str(), &first) != 0)
+    return errno == ENOENT ? ExecWait::Exit : ExecWait::NotWaited;  // ENOENT: gone, or a zombie
   // Not yet exec'd means still running its parent's program (LXC's child
   // before it execs init is a clone of the monitor). A process that already
   // runs its own program will not exec again: nothing to wait for.
@@ -224,13 +226,15 @@ Result<std::string> move_to_own_cgroup() {
     }
     if (used.empty() || f[0] == "0") used = dir;
   }
-  if (used.empty()) return make_error("move to own cgroup", first_error.empty() ? "no cgroup hierarchy found" : first_error);
+  if (used.empty())
+    return make_error("move to own cgroup", first_error.empty() ? "no cgroup hierarchy found" : first_error);
   return used;
 }
 
 Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const std::string& unit_name,
                                    const SpawnOptions& opts) {
-  if (argv.empty() || argv[0].empty() || argv[0].front() != '/') return make_error("spawn", "program path must be absolute");
+  if (argv.empty() || argv[0].empty() || argv[0].front() != '/')
+    return make_error("spawn", "program path must be absolute");
   std::vector<std::string> args = argv;
   SpawnResult result;
   const bool use_systemd = systemd_running();
@@ -282,7 +286,8 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
       if (why.empty()) ::_exit(0);
       // No unit (a name left from an earlier start, no manager): the worker
       // still runs, the old way, and says why in its log.
-      ::setenv("PHOENIX_GPU_SPAWN_NOTE", ("systemd-run failed (" + why + "); started in the own cgroup instead").c_str(), 1);
+      ::setenv("PHOENIX_GPU_SPAWN_NOTE",
+               ("systemd-run failed (" + why + "); started in the own cgroup instead").c_str(), 1);
       cargv.clear();
       for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
       cargv.push_back(nullptr);

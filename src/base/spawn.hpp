@@ -15,8 +15,8 @@
 namespace phx {
 
 struct SpawnResult {
-  pid_t pid = 0;         // 0 when systemd started it (the worker reports its pid)
-  std::string how;       // "systemd unit <name>" | "cgroup <path>"
+  pid_t pid = 0;    // 0 when systemd started it (the worker reports its pid)
+  std::string how;  // "systemd unit <name>" | "cgroup <path>"
 };
 
 struct SpawnOptions {

@@ -13,12 +13,17 @@ int cmd_doctor(const CommonOptions& common, const std::vector<std::string>& lxcp
   if (common.json) {
     nlohmann::json findings = nlohmann::json::array();
     for (const auto& f : r.findings) {
-      findings.push_back({{"severity", to_string(f.severity)}, {"topic", f.topic}, {"message", f.message}, {"fix", f.fix}});
+      findings.push_back(
+          {{"severity", to_string(f.severity)}, {"topic", f.topic}, {"message", f.message}, {"fix", f.fix}});
     }
     nlohmann::json gpus = nlohmann::json::array();
     for (const auto& g : r.host.gpus) {
-      gpus.push_back({{"index", g.index}, {"uuid", g.uuid}, {"bus_location", g.bus_location},
-                      {"device_minor", g.device_minor}, {"model", g.model}, {"excluded", g.excluded}});
+      gpus.push_back({{"index", g.index},
+                      {"uuid", g.uuid},
+                      {"bus_location", g.bus_location},
+                      {"device_minor", g.device_minor},
+                      {"model", g.model},
+                      {"excluded", g.excluded}});
     }
     nlohmann::json j = {{"host_root", root.root()},
                         {"simulated", root.simulated()},

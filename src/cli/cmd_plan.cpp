@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
-#include "plan/config.hpp"
-#include "lxc/container_config.hpp"
 #include "host/host_discovery.hpp"
+#include "lxc/container_config.hpp"
 #include "lxc/lxc_container.hpp"
+#include "plan/config.hpp"
 #include "plan/plan_file.hpp"
 #include "plan/policy.hpp"
 

@@ -1,9 +1,9 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "plan/config.hpp"
 #include "fs/host_nodes.hpp"
 #include "host/modules.hpp"
+#include "plan/config.hpp"
 #include "stages/pre_start.hpp"
 
 namespace phx::cli {

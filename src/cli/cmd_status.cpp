@@ -10,18 +10,18 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/text.hpp"
 #include "cli/commands.hpp"
-#include "plan/config.hpp"
+#include "cli/status_report.hpp"
 #include "lxc/container_config.hpp"
-#include "plan/device_selection.hpp"
 #include "lxc/lxc_container.hpp"
+#include "plan/config.hpp"
+#include "plan/device_selection.hpp"
 #include "plan/plan_file.hpp"
+#include "plan/policy.hpp"
 #include "plan/state_dir.hpp"
 #include "plan/status_file.hpp"
-#include "cli/status_report.hpp"
 #include "stages/driver_stage.hpp"
-#include "plan/policy.hpp"
-#include "base/text.hpp"
 #include "stages/verify.hpp"
 
 namespace phx::cli {
@@ -83,8 +83,11 @@ int cmd_status(const CommonOptions& common, const std::string& name, const std::
   auto st = read_status(sd.status_path());
   if (!st) {
     if (common.json) {
-      std::cout << nlohmann::json{{"format", "phoenix-gpu-status"}, {"version", kStatusFormatVersion},
-                                  {"container", name}, {"state", "unknown"}, {"error", st.error().message()}}
+      std::cout << nlohmann::json{{"format", "phoenix-gpu-status"},
+                                  {"version", kStatusFormatVersion},
+                                  {"container", name},
+                                  {"state", "unknown"},
+                                  {"error", st.error().message()}}
                        .dump(2)
                 << "\n";
     } else {
@@ -99,7 +102,8 @@ int cmd_status(const CommonOptions& common, const std::string& name, const std::
     return code;
   }
   std::cout << "container     " << st->container << " (" << st->lxcpath << ")\n"
-            << "state         " << to_string(st->state) << (st->message.empty() ? "" : ": " + printable(st->message)) << "\n";
+            << "state         " << to_string(st->state) << (st->message.empty() ? "" : ": " + printable(st->message))
+            << "\n";
   if (st->ms_to_verified >= 0) std::cout << "verified      " << st->ms_to_verified << " ms after RUNNING\n";
   if (!st->cgroup.empty()) std::cout << "cgroup        " << st->cgroup << "\n";
   if (st->worker_pid > 0) {
@@ -155,8 +159,9 @@ void add_unrecorded(std::vector<ContainerReport>& rows, const HostConfig& cfg, c
       r.name = name;
       r.lxcpath = path;
       r.running = true;
-      r.error = "running with a GPU policy, but no record of its start: the hooks did not run for it (is the "
-                "phoenix-gpu-hooks snippet included in its config?)";
+      r.error =
+          "running with a GPU policy, but no record of its start: the hooks did not run for it (is the "
+          "phoenix-gpu-hooks snippet included in its config?)";
       rows.push_back(std::move(r));
     }
   }
@@ -203,8 +208,10 @@ int cmd_verify(const CommonOptions& common, const std::string& name, const std::
   for (const auto& k : *checks) ok = ok && k.passed(simulated);
   if (common.json) {
     nlohmann::json nodes = nlohmann::json::array();
-    for (const auto& k : *checks) nodes.push_back({{"path", k.path}, {"result", to_string(k.result)}, {"detail", k.detail}});
-    std::cout << nlohmann::json{{"container", name}, {"ok", ok}, {"simulated_host", simulated}, {"nodes", nodes}}.dump(2)
+    for (const auto& k : *checks)
+      nodes.push_back({{"path", k.path}, {"result", to_string(k.result)}, {"detail", k.detail}});
+    std::cout << nlohmann::json{{"container", name}, {"ok", ok}, {"simulated_host", simulated}, {"nodes", nodes}}.dump(
+                     2)
               << "\n";
   } else {
     print_checks(*checks);
@@ -243,9 +250,14 @@ int cmd_install_driver(const CommonOptions& common, const std::string& name, con
   });
   const DriverStage& d = st.driver;
   if (common.json) {
-    std::cout << nlohmann::json{{"container", name}, {"state", to_string(d.state)}, {"strategy", d.strategy},
-                                {"host_version", d.host_version}, {"container_version", d.container_version},
-                                {"exit_code", d.exit_code}, {"duration_ms", d.duration_ms}, {"message", d.message}}
+    std::cout << nlohmann::json{{"container", name},
+                                {"state", to_string(d.state)},
+                                {"strategy", d.strategy},
+                                {"host_version", d.host_version},
+                                {"container_version", d.container_version},
+                                {"exit_code", d.exit_code},
+                                {"duration_ms", d.duration_ms},
+                                {"message", d.message}}
                      .dump(2)
               << "\n";
   } else {

@@ -7,23 +7,27 @@
 #include <filesystem>
 #include <set>
 
-#include "plan/config.hpp"
-#include "lxc/container_config.hpp"
-#include "plan/device_plan.hpp"
-#include "lxc/lxc_config_reader.hpp"
-#include "lxc/lxc_container.hpp"
 #include "base/mountinfo.hpp"
 #include "base/spawn.hpp"
 #include "base/text.hpp"
+#include "lxc/container_config.hpp"
+#include "lxc/lxc_config_reader.hpp"
+#include "lxc/lxc_container.hpp"
+#include "plan/config.hpp"
+#include "plan/device_plan.hpp"
 
 namespace phx {
 
 const char* to_string(Finding::Severity s) {
   switch (s) {
-    case Finding::Severity::Ok: return "ok";
-    case Finding::Severity::Info: return "info";
-    case Finding::Severity::Warning: return "warning";
-    case Finding::Severity::Error: return "error";
+    case Finding::Severity::Ok:
+      return "ok";
+    case Finding::Severity::Info:
+      return "info";
+    case Finding::Severity::Warning:
+      return "warning";
+    case Finding::Severity::Error:
+      return "error";
   }
   return "?";
 }
@@ -52,14 +56,17 @@ std::vector<Finding> environment_key_findings(const std::string& lxc_version, bo
   using S = Finding::Severity;
   std::vector<Finding> out;
   if (lxc_knows_subkeys) {
-    out.push_back({S::Ok, "lxc",
-                   "liblxc " + lxc_version +
-                       " knows lxc.environment.runtime and lxc.environment.hooks; the hooks read NVIDIA_* from all three "
-                       "environment keys, PHOENIX_GPU_* from lxc.environment and .hooks",
-                   {}});
+    out.push_back(
+        {S::Ok,
+         "lxc",
+         "liblxc " + lxc_version +
+             " knows lxc.environment.runtime and lxc.environment.hooks; the hooks read NVIDIA_* from all three "
+             "environment keys, PHOENIX_GPU_* from lxc.environment and .hooks",
+         {}});
     return out;
   }
-  out.push_back({S::Info, "lxc",
+  out.push_back({S::Info,
+                 "lxc",
                  "liblxc " + lxc_version +
                      " does not know lxc.environment.runtime or lxc.environment.hooks (LXC 7.0 and Proxmox's lxc-pve "
                      ">= 6.0.5 do): a container config that uses them does not start; use lxc.environment",
@@ -103,11 +110,13 @@ DoctorReport run_doctor(const HostRoot& root, const std::vector<std::string>& lx
   }
 
   if (!h.driver_loaded) {
-    add(S::Error, "driver", "the NVIDIA driver is not loaded (" + root.path("/proc/driver/nvidia/version") + " is missing)",
+    add(S::Error, "driver",
+        "the NVIDIA driver is not loaded (" + root.path("/proc/driver/nvidia/version") + " is missing)",
         "install the driver and run 'modprobe nvidia'; 'dmesg | grep -i nvrm' shows why it failed to load");
   } else if (h.driver) {
     add(S::Ok, "driver",
-        "driver " + h.driver->version + (h.driver->open_module ? " (open kernel module)" : " (proprietary kernel module)"));
+        "driver " + h.driver->version +
+            (h.driver->open_module ? " (open kernel module)" : " (proprietary kernel module)"));
   }
   for (const auto& p : h.problems) add(S::Warning, "driver", p.message(), "check the driver installation");
 
@@ -118,8 +127,8 @@ DoctorReport run_doctor(const HostRoot& root, const std::vector<std::string>& lx
     add(S::Error, "gpus", "the driver is loaded but lists no GPU", "check 'lspci -d 10de:' and dmesg");
   }
   for (const auto& g : h.gpus) {
-    std::string desc = g.uuid + " at " + g.bus_location + " (" + (g.model.empty() ? "?" : g.model) + ") -> /dev/nvidia" +
-                       std::to_string(g.device_minor);
+    std::string desc = g.uuid + " at " + g.bus_location + " (" + (g.model.empty() ? "?" : g.model) +
+                       ") -> /dev/nvidia" + std::to_string(g.device_minor);
     if (g.excluded) {
       add(S::Info, "gpus", "excluded: " + desc);
     } else {
@@ -136,12 +145,15 @@ DoctorReport run_doctor(const HostRoot& root, const std::vector<std::string>& lx
   auto uvm = h.majors.get("nvidia-uvm");
   if (h.driver_loaded) {
     if (nv) {
-      add(S::Ok, "majors", "nvidia " + std::to_string(*nv) + (h.majors.get("nvidia") ? "" : " (named nvidia-frontend)"));
+      add(S::Ok, "majors",
+          "nvidia " + std::to_string(*nv) + (h.majors.get("nvidia") ? "" : " (named nvidia-frontend)"));
     } else {
       add(S::Error, "majors", "no 'nvidia' character device in /proc/devices", "reload the driver");
     }
-    for (const char* name : {"nvidia-uvm", "nvidia-caps", "nvidia-caps-imex-channels", "nvidia-nvswitch", "nvidia-nvlink"}) {
-      if (auto m = h.majors.get(name)) add(S::Ok, "majors", std::string(name) + " " + std::to_string(*m) + " (dynamic)");
+    for (const char* name :
+         {"nvidia-uvm", "nvidia-caps", "nvidia-caps-imex-channels", "nvidia-nvswitch", "nvidia-nvlink"}) {
+      if (auto m = h.majors.get(name))
+        add(S::Ok, "majors", std::string(name) + " " + std::to_string(*m) + " (dynamic)");
     }
     if (!uvm) {
       add(S::Warning, "modules", "nvidia_uvm is not loaded: CUDA cannot run until it is",
@@ -168,7 +180,8 @@ DoctorReport run_doctor(const HostRoot& root, const std::vector<std::string>& lx
               "remove it; the pre-start hook recreates it");
         } else if (st.rdev != makedev(static_cast<unsigned>(n.major), static_cast<unsigned>(n.minor))) {
           add(S::Error, "nodes",
-              path + " is stale: " + std::to_string(major(st.rdev)) + ":" + std::to_string(minor(st.rdev)) + ", want " + want,
+              path + " is stale: " + std::to_string(major(st.rdev)) + ":" + std::to_string(minor(st.rdev)) + ", want " +
+                  want,
               "remove it; the pre-start hook recreates it with the live major");
         } else if (st.mode != n.mode || st.uid != n.uid || st.gid != n.gid) {
           char got[64];

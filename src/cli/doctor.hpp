@@ -22,7 +22,7 @@ struct DoctorReport {
   HostSnapshot host;
   std::string cgroup_layout;  // "cgroup v1 devices controller" | "cgroup2 (BPF device programs)" | "unknown"
   std::string lxc_version;
-  bool worker_via_systemd = false;  // spawn_detached asks systemd-run first
+  bool worker_via_systemd = false;       // spawn_detached asks systemd-run first
   bool lxc_environment_subkeys = false;  // liblxc knows lxc.environment.runtime and .hooks
   std::vector<Finding> findings;
   bool has_problems() const;  // any Warning or Error

@@ -2,8 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
-#include "cli/commands.hpp"
 #include "base/logging.hpp"
+#include "cli/commands.hpp"
 
 int main(int argc, char** argv) {
   using namespace phx::cli;
@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
                          "also check the containers of this LXC path (besides /var/lib/lxc and LXC's default)");
 
   auto* prepare_cmd = app.add_subcommand(
-      "prepare-host", "load nvidia_uvm and create or repair every NVIDIA node on the host (the boot-time unit runs this)");
+      "prepare-host",
+      "load nvidia_uvm and create or repair every NVIDIA node on the host (the boot-time unit runs this)");
   prepare_cmd->add_option("--host-root", common.host_root, "work below DIR (a simulated host); default /")
       ->type_name("DIR");
 
@@ -73,7 +74,8 @@ int main(int argc, char** argv) {
   verify_cmd->add_flag("--json", common.json, "machine-readable output");
 
   auto* install_cmd = app.add_subcommand(
-      "install-driver", "make the running container's userspace driver match the host's (the worker's driver stage, now)");
+      "install-driver",
+      "make the running container's userspace driver match the host's (the worker's driver stage, now)");
   add_container(install_cmd);
   install_cmd->add_flag("--json", common.json, "machine-readable output");
 

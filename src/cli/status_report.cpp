@@ -171,8 +171,7 @@ std::string report_json(const std::vector<ContainerReport>& rows) {
                    {"driver_match", r.status && driver_matches(r.status->driver.state)},
                    {"problem", r.problem()}});
   }
-  const bool all =
-      std::none_of(rows.begin(), rows.end(), [](const ContainerReport& r) { return r.needs_attention(); });
+  const bool all = std::none_of(rows.begin(), rows.end(), [](const ContainerReport& r) { return r.needs_attention(); });
   json j = {{"format", "phoenix-gpu-status-all"},
             {"version", kReportFormatVersion},
             {"status_version", kStatusFormatVersion},
@@ -186,9 +185,10 @@ std::string report_prometheus(const std::vector<ContainerReport>& rows) {
   auto ids = [](const ContainerReport& r) {
     return "container=\"" + label(r.name) + "\",lxcpath=\"" + label(r.lxcpath) + "\"";
   };
-  out += "# HELP phoenix_gpu_container_state 1 for the state of the container's GPUs at its last start, 0 for the "
-         "other states (phoenix-gpu(1) lists them; unknown: no readable status).\n"
-         "# TYPE phoenix_gpu_container_state gauge\n";
+  out +=
+      "# HELP phoenix_gpu_container_state 1 for the state of the container's GPUs at its last start, 0 for the "
+      "other states (phoenix-gpu(1) lists them; unknown: no readable status).\n"
+      "# TYPE phoenix_gpu_container_state gauge\n";
   for (const auto& r : rows) {
     const std::string now = r.state_name();
     for (GpuState s : kAllGpuStates) {
@@ -197,34 +197,39 @@ std::string report_prometheus(const std::vector<ContainerReport>& rows) {
     }
     out += "phoenix_gpu_container_state{" + ids(r) + ",state=\"unknown\"} " + (r.status ? "0" : "1") + "\n";
   }
-  out += "# HELP phoenix_gpu_container_verified_seconds Seconds from RUNNING to verified at the container's last "
-         "start (only for verified containers).\n"
-         "# TYPE phoenix_gpu_container_verified_seconds gauge\n";
+  out +=
+      "# HELP phoenix_gpu_container_verified_seconds Seconds from RUNNING to verified at the container's last "
+      "start (only for verified containers).\n"
+      "# TYPE phoenix_gpu_container_verified_seconds gauge\n";
   for (const auto& r : rows) {
     if (!r.verified() || r.status->ms_to_verified < 0) continue;
     char v[32];
     std::snprintf(v, sizeof v, "%.3f", static_cast<double>(r.status->ms_to_verified) / 1000.0);
     out += "phoenix_gpu_container_verified_seconds{" + ids(r) + "} " + v + "\n";
   }
-  out += "# HELP phoenix_gpu_container_driver_match 1 when the container's userspace driver matches the host's "
-         "(driver state current or installed), else 0.\n"
-         "# TYPE phoenix_gpu_container_driver_match gauge\n";
+  out +=
+      "# HELP phoenix_gpu_container_driver_match 1 when the container's userspace driver matches the host's "
+      "(driver state current or installed), else 0.\n"
+      "# TYPE phoenix_gpu_container_driver_match gauge\n";
   for (const auto& r : rows) {
     out += "phoenix_gpu_container_driver_match{" + ids(r) + "} " +
            (r.status && driver_matches(r.status->driver.state) ? "1" : "0") + "\n";
   }
-  out += "# HELP phoenix_gpu_container_running 1 when the container runs now, 0 when it is stopped (its state is "
-         "then that of its last start).\n"
-         "# TYPE phoenix_gpu_container_running gauge\n";
+  out +=
+      "# HELP phoenix_gpu_container_running 1 when the container runs now, 0 when it is stopped (its state is "
+      "then that of its last start).\n"
+      "# TYPE phoenix_gpu_container_running gauge\n";
   for (const auto& r : rows) {
     if (r.running) out += "phoenix_gpu_container_running{" + ids(r) + "} " + (*r.running ? "1" : "0") + "\n";
   }
   std::size_t bad = 0;
   for (const auto& r : rows) bad += r.needs_attention() ? 1 : 0;
-  out += "# HELP phoenix_gpu_containers_not_verified Running containers with a GPU policy whose GPUs are not "
-         "verified.\n"
-         "# TYPE phoenix_gpu_containers_not_verified gauge\n"
-         "phoenix_gpu_containers_not_verified " + std::to_string(bad) + "\n";
+  out +=
+      "# HELP phoenix_gpu_containers_not_verified Running containers with a GPU policy whose GPUs are not "
+      "verified.\n"
+      "# TYPE phoenix_gpu_containers_not_verified gauge\n"
+      "phoenix_gpu_containers_not_verified " +
+      std::to_string(bad) + "\n";
   return out;
 }
 

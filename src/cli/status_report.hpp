@@ -19,7 +19,7 @@ struct ContainerReport {
   std::optional<GpuStatus> status;  // nullopt: no readable status.json
   std::string error;                // why there is none
   bool has_plan = false;
-  std::vector<int> gpus;            // indices of the planned GPUs
+  std::vector<int> gpus;  // indices of the planned GPUs
   // Whether the container runs now; nullopt where that was not checked. A
   // record outlives its container's stop (the worker has exited), so a
   // stopped container would otherwise still read "verified".

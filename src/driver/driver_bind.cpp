@@ -13,11 +13,11 @@
 #include <set>
 
 #include "base/atomic_file.hpp"
-#include "fs/bind_mount.hpp"
 #include "base/logging.hpp"
-#include "fs/safe_path.hpp"
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
+#include "fs/bind_mount.hpp"
+#include "fs/safe_path.hpp"
 
 namespace phx {
 namespace {
@@ -85,7 +85,8 @@ Status bind_read_only(const std::string& src, int dir_fd, const std::string& lea
     return attach_tree(tree->get(), target->get(), shown);
   }
   const std::string proc_target = "/proc/self/fd/" + std::to_string(target->get());
-  if (::mount(src.c_str(), proc_target.c_str(), nullptr, MS_BIND, nullptr) != 0) return sys_error("mount --bind", shown);
+  if (::mount(src.c_str(), proc_target.c_str(), nullptr, MS_BIND, nullptr) != 0)
+    return sys_error("mount --bind", shown);
   // The fd still names the file below the new mount: open the mount itself
   // to make it read-only.
   UniqueFd mounted(::openat(dir_fd, leaf.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
@@ -168,7 +169,8 @@ std::string driver_files_path(const StateDir& sd) { return sd.dir() + "/driver-f
 
 LibDirs container_lib_dirs(int rootfs_fd) {
   // libnvidia-container: Debian-like (multiarch) else lib64; lib for the rest.
-  if (is_dir_beneath(rootfs_fd, "usr/lib/x86_64-linux-gnu")) return {"usr/lib/x86_64-linux-gnu", "usr/lib/i386-linux-gnu"};
+  if (is_dir_beneath(rootfs_fd, "usr/lib/x86_64-linux-gnu"))
+    return {"usr/lib/x86_64-linux-gnu", "usr/lib/i386-linux-gnu"};
   if (is_dir_beneath(rootfs_fd, "usr/lib64")) return {"usr/lib64", "usr/lib"};
   return {"usr/lib", ""};
 }
@@ -208,7 +210,8 @@ DriverBindReport bind_driver_files(const DriverFileSet& set, const HostRoot& hos
       continue;
     }
     if (f.kind == Kind::Socket ? !S_ISSOCK(sst.st_mode) : !S_ISREG(sst.st_mode)) {
-      r.skipped.emplace_back(shown, "source " + src + " is not a " + (f.kind == Kind::Socket ? "socket" : "regular file"));
+      r.skipped.emplace_back(shown,
+                             "source " + src + " is not a " + (f.kind == Kind::Socket ? "socket" : "regular file"));
       continue;
     }
     auto dir = make_dirs_beneath(rootfs_fd, dir_rel, 0755, Xdev::Refuse);

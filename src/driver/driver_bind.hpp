@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "driver/driver_files.hpp"
 #include "base/error.hpp"
+#include "driver/driver_files.hpp"
 #include "host/host_root.hpp"
 #include "plan/state_dir.hpp"
 
@@ -26,9 +26,9 @@ namespace phx {
 std::string driver_files_path(const StateDir& sd);
 
 struct DriverBindReport {
-  std::vector<std::string> bound;    // container paths
-  std::vector<std::string> links;    // container paths of links made or updated
-  std::vector<std::string> removed;  // stale mount points of other versions
+  std::vector<std::string> bound;                            // container paths
+  std::vector<std::string> links;                            // container paths of links made or updated
+  std::vector<std::string> removed;                          // stale mount points of other versions
   std::vector<std::pair<std::string, std::string>> skipped;  // container path, why
 };
 

@@ -24,17 +24,24 @@ using Kind = DriverFile::Kind;
 // libnvidia-container src/nvc_info.c, by capability (video also takes the
 // compute set, display the graphics set, as options.h maps them).
 const std::vector<std::string> kUtilityLibs = {"libnvidia-ml", "libnvidia-cfg", "libnvidia-nscq"};
-const std::vector<std::string> kComputeLibs = {
-    "libcuda",           "libcudadebugger",           "libnvidia-opencl",    "libnvidia-gpucomp",
-    "libnvidia-ptxjitcompiler", "libnvidia-fatbinaryloader", "libnvidia-allocator", "libnvidia-compiler",
-    "libnvidia-pkcs11",  "libnvidia-pkcs11-openssl3", "libnvidia-nvvm",      "libnvidia-tileiras"};
+const std::vector<std::string> kComputeLibs = {"libcuda",
+                                               "libcudadebugger",
+                                               "libnvidia-opencl",
+                                               "libnvidia-gpucomp",
+                                               "libnvidia-ptxjitcompiler",
+                                               "libnvidia-fatbinaryloader",
+                                               "libnvidia-allocator",
+                                               "libnvidia-compiler",
+                                               "libnvidia-pkcs11",
+                                               "libnvidia-pkcs11-openssl3",
+                                               "libnvidia-nvvm",
+                                               "libnvidia-tileiras"};
 const std::vector<std::string> kVideoLibs = {"libvdpau_nvidia", "libnvidia-encode", "libnvidia-opticalflow",
                                              "libnvcuvid"};
 const std::vector<std::string> kGraphicsLibs = {
-    "libnvidia-eglcore", "libnvidia-glcore",   "libnvidia-tls",      "libnvidia-glsi",
-    "libnvidia-fbc",     "libnvidia-ifr",      "libnvidia-rtcore",   "libnvoptix",
-    "libGLX_nvidia",     "libEGL_nvidia",      "libGLESv2_nvidia",   "libGLESv1_CM_nvidia",
-    "libnvidia-glvkspirv", "libnvidia-cbl",    "libnvidia-vulkan-producer"};
+    "libnvidia-eglcore", "libnvidia-glcore",    "libnvidia-tls",       "libnvidia-glsi", "libnvidia-fbc",
+    "libnvidia-ifr",     "libnvidia-rtcore",    "libnvoptix",          "libGLX_nvidia",  "libEGL_nvidia",
+    "libGLESv2_nvidia",  "libGLESv1_CM_nvidia", "libnvidia-glvkspirv", "libnvidia-cbl",  "libnvidia-vulkan-producer"};
 // Missing any of these makes the capability useless: worth a warning.
 const std::map<std::string, std::vector<std::string>> kEssential = {
     {"utility", {"libnvidia-ml"}},
@@ -46,26 +53,34 @@ const std::map<std::string, std::vector<std::string>> kEssential = {
 const std::vector<std::string> kUtilityBins = {"nvidia-smi", "nvidia-debugdump", "nvidia-persistenced",
                                                "nv-fabricmanager"};
 const std::vector<std::string> kComputeBins = {"nvidia-cuda-mps-control", "nvidia-cuda-mps-server"};
-const std::vector<std::string> kBinDirs = {"/usr/local/nvidia/bin", "/usr/bin", "/usr/sbin", "/bin", "/sbin",
-                                           "/usr/local/bin", "/usr/local/sbin"};
+const std::vector<std::string> kBinDirs = {"/usr/local/nvidia/bin", "/usr/bin",       "/usr/sbin", "/bin", "/sbin",
+                                           "/usr/local/bin",        "/usr/local/sbin"};
 // The linker's built-in directories, searched after ld.so.conf's when
 // there is no cache.
-const std::vector<std::string> kDefaultLibDirs = {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64",
-                                                  "/usr/lib64", "/lib/i386-linux-gnu", "/usr/lib/i386-linux-gnu",
-                                                  "/lib32", "/usr/lib32", "/lib", "/usr/lib"};
+const std::vector<std::string> kDefaultLibDirs = {"/lib/x86_64-linux-gnu",
+                                                  "/usr/lib/x86_64-linux-gnu",
+                                                  "/lib64",
+                                                  "/usr/lib64",
+                                                  "/lib/i386-linux-gnu",
+                                                  "/usr/lib/i386-linux-gnu",
+                                                  "/lib32",
+                                                  "/usr/lib32",
+                                                  "/lib",
+                                                  "/usr/lib"};
 const std::vector<std::string> kUtilitySockets = {"/run/nvidia-persistenced/socket",
                                                   "/run/nvidia-fabricmanager/socket"};
-const std::vector<std::string> kGraphicsConfigs = {
-    "/usr/share/vulkan/icd.d/nvidia_icd.json", "/etc/vulkan/icd.d/nvidia_icd.json",
-    "/usr/share/vulkan/implicit_layer.d/nvidia_layers.json", "/usr/share/glvnd/egl_vendor.d/10_nvidia.json",
-    "/usr/share/egl/egl_external_platform.d/15_nvidia_gbm.json",
-    "/usr/share/egl/egl_external_platform.d/10_nvidia_wayland.json"};
+const std::vector<std::string> kGraphicsConfigs = {"/usr/share/vulkan/icd.d/nvidia_icd.json",
+                                                   "/etc/vulkan/icd.d/nvidia_icd.json",
+                                                   "/usr/share/vulkan/implicit_layer.d/nvidia_layers.json",
+                                                   "/usr/share/glvnd/egl_vendor.d/10_nvidia.json",
+                                                   "/usr/share/egl/egl_external_platform.d/15_nvidia_gbm.json",
+                                                   "/usr/share/egl/egl_external_platform.d/10_nvidia_wayland.json"};
 const std::vector<std::string> kComputeConfigs = {"/etc/OpenCL/vendors/nvidia.icd"};
 
 // The links the toolkit adds for programs that load the unversioned names.
-const std::map<std::string, std::string> kDevLinks = {
-    {"libcuda", "libcuda.so"}, {"libnvidia-opticalflow", "libnvidia-opticalflow.so"},
-    {"libGLX_nvidia", "libGLX_indirect.so.0"}};
+const std::map<std::string, std::string> kDevLinks = {{"libcuda", "libcuda.so"},
+                                                      {"libnvidia-opticalflow", "libnvidia-opticalflow.so"},
+                                                      {"libGLX_nvidia", "libGLX_indirect.so.0"}};
 
 std::string lib_prefix(const std::string& name) {
   const auto pos = name.find(".so");
@@ -127,7 +142,8 @@ std::vector<Candidate> from_cache(const std::vector<LdCacheEntry>& entries) {
 
 // Without a cache: every <prefix>.so.<version> in the configured and
 // default directories; its soname is the link beside it that points to it.
-std::vector<Candidate> from_dirs(const HostRoot& root, const std::vector<std::string>& dirs, const std::string& version) {
+std::vector<Candidate> from_dirs(const HostRoot& root, const std::vector<std::string>& dirs,
+                                 const std::string& version) {
   std::vector<Candidate> out;
   const std::string suffix = ".so." + version;
   for (const auto& dir : dirs) {
@@ -212,7 +228,8 @@ DriverFileSet discover_driver_files(const HostRoot& root, const std::string& ver
   std::vector<Candidate> candidates;
   const std::string cache_path = root.path("/etc/ld.so.cache");
   auto bytes = read_small_file(cache_path, kMaxLdCache);
-  Result<std::vector<LdCacheEntry>> entries = bytes ? parse_ld_cache(*bytes, cache_path) : Result<std::vector<LdCacheEntry>>(bytes.error());
+  Result<std::vector<LdCacheEntry>> entries =
+      bytes ? parse_ld_cache(*bytes, cache_path) : Result<std::vector<LdCacheEntry>>(bytes.error());
   if (entries) {
     candidates = from_cache(*entries);
     set.source = "/etc/ld.so.cache";
@@ -227,7 +244,7 @@ DriverFileSet discover_driver_files(const HostRoot& root, const std::string& ver
     set.source = "ld.so.conf and the default directories";
   }
 
-  std::map<std::string, std::size_t> by_real;  // real path -> index in set.files
+  std::map<std::string, std::size_t> by_real;                   // real path -> index in set.files
   std::map<std::string, std::set<std::string>> other_versions;  // prefix -> versions seen
   std::set<std::pair<std::string, LibAbi>> found;
   for (const auto& c : candidates) {
@@ -316,10 +333,14 @@ namespace {
 
 const char* kind_name(Kind k) {
   switch (k) {
-    case Kind::Library: return "library";
-    case Kind::Binary: return "binary";
-    case Kind::Socket: return "socket";
-    case Kind::Config: return "config";
+    case Kind::Library:
+      return "library";
+    case Kind::Binary:
+      return "binary";
+    case Kind::Socket:
+      return "socket";
+    case Kind::Config:
+      return "config";
   }
   return "library";
 }
@@ -343,11 +364,18 @@ bool valid_abs_path(const std::string& p) {
 std::string driver_files_to_json(const DriverFileSet& s) {
   nlohmann::json files = nlohmann::json::array();
   for (const auto& f : s.files) {
-    files.push_back({{"kind", kind_name(f.kind)}, {"host_path", f.host_path}, {"abi", abi_name(f.abi)},
-                     {"soname", f.soname}, {"dev_link", f.dev_link}, {"target", f.target}});
+    files.push_back({{"kind", kind_name(f.kind)},
+                     {"host_path", f.host_path},
+                     {"abi", abi_name(f.abi)},
+                     {"soname", f.soname},
+                     {"dev_link", f.dev_link},
+                     {"target", f.target}});
   }
-  nlohmann::json j = {{"format", "phoenix-gpu-driver-files"}, {"version", kDriverFilesFormatVersion},
-                      {"driver_version", s.version}, {"source", s.source}, {"files", files},
+  nlohmann::json j = {{"format", "phoenix-gpu-driver-files"},
+                      {"version", kDriverFilesFormatVersion},
+                      {"driver_version", s.version},
+                      {"source", s.source},
+                      {"files", files},
                       {"warnings", s.warnings}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

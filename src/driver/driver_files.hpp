@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "plan/device_selection.hpp"
 #include "base/error.hpp"
-#include "host/host_root.hpp"
 #include "driver/ld_cache.hpp"
+#include "host/host_root.hpp"
+#include "plan/device_selection.hpp"
 
 namespace phx {
 

@@ -2,14 +2,15 @@
 
 #include <dlfcn.h>
 
-#include "driver/driver_files.hpp"
 #include "base/logging.hpp"
+#include "driver/driver_files.hpp"
 
 namespace phx {
 namespace {
 
 // The host's own library of the loaded version, as the bind strategy finds it.
-std::string host_library(const HostRoot& root, const std::string& version, const char* caps, const std::string& prefix) {
+std::string host_library(const HostRoot& root, const std::string& version, const char* caps,
+                         const std::string& prefix) {
   auto c = parse_driver_capabilities(caps);
   if (!c) return {};
   for (const auto& f : discover_driver_files(root, version, *c).files) {
@@ -72,9 +73,9 @@ void nvml_gpu_facts(const HostRoot& root, const std::string& driver, std::vector
 
 std::string nvml_brand_name(int brand) {
   // nvml.h nvmlBrandType_t, libnvidia-container's names.
-  static const char* kNames[] = {"unknown", "quadro", "tesla", "nvs", "grid", "geforce", "titan", "vapps", "vpc",
-                                 "vcs", "vws", "cloudgaming", "quadrortx", "nvidiartx", "nvidia", "geforcertx",
-                                 "titanrtx"};
+  static const char* kNames[] = {"unknown",   "quadro",    "tesla",  "nvs",        "grid",    "geforce",
+                                 "titan",     "vapps",     "vpc",    "vcs",        "vws",     "cloudgaming",
+                                 "quadrortx", "nvidiartx", "nvidia", "geforcertx", "titanrtx"};
   if (brand < 0 || brand >= static_cast<int>(std::size(kNames))) return "unknown";
   return kNames[brand];
 }

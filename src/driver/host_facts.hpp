@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "plan/device_plan.hpp"
 #include "host/host_root.hpp"
+#include "plan/device_plan.hpp"
 #include "plan/requirements.hpp"
 
 namespace phx {

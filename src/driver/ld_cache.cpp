@@ -63,9 +63,12 @@ void add_dir(std::string_view d, std::vector<std::string>& out) {
 LibAbi LdCacheEntry::abi() const {
   if ((flags & kFlagTypeMask) != kFlagElfLibc6) return LibAbi::Other;
   switch (flags & kFlagRequiredMask) {
-    case kFlagX8664Lib64: return LibAbi::X86_64;
-    case 0: return LibAbi::I386;
-    default: return LibAbi::Other;
+    case kFlagX8664Lib64:
+      return LibAbi::X86_64;
+    case 0:
+      return LibAbi::I386;
+    default:
+      return LibAbi::Other;
   }
 }
 
@@ -87,7 +90,8 @@ Result<std::vector<LdCacheEntry>> parse_ld_cache(std::string_view b, const std::
   const std::uint32_t nlibs = le32(b, base + 20);
   if (static_cast<std::uint8_t>(b[base + 28]) == kEndianBig) return parse_error(path, "big-endian cache");
   const std::uint64_t table_end = base + kNewHeader + std::uint64_t{nlibs} * kNewEntry;
-  if (table_end > b.size()) return parse_error(path, "entry table runs past the end (" + std::to_string(nlibs) + " entries)");
+  if (table_end > b.size())
+    return parse_error(path, "entry table runs past the end (" + std::to_string(nlibs) + " entries)");
   if (table_end + le32(b, base + 24) > b.size()) return parse_error(path, "string table runs past the end");
   std::vector<LdCacheEntry> out;
   out.reserve(nlibs);

@@ -13,10 +13,10 @@
 
 #include "base/atomic_file.hpp"
 #include "base/logging.hpp"
-#include "host/nvidia_proc.hpp"
-#include "fs/safe_path.hpp"
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
+#include "fs/safe_path.hpp"
+#include "host/nvidia_proc.hpp"
 
 namespace phx {
 namespace {
@@ -33,9 +33,8 @@ Status bind_ro(int src_fd, int target_parent_fd, const std::string& leaf, const 
     return sys_error("mount --bind", shown);
   }
   UniqueFd mounted(::openat(target_parent_fd, leaf.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
-  if (!mounted ||
-      ::mount(nullptr, fd_path(mounted.get()).c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV,
-              nullptr) != 0) {
+  if (!mounted || ::mount(nullptr, fd_path(mounted.get()).c_str(), nullptr,
+                          MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, nullptr) != 0) {
     auto e = sys_error("remount read-only", shown);
     if (mounted) ::umount2(fd_path(mounted.get()).c_str(), MNT_DETACH);
     return e;

@@ -26,8 +26,8 @@ std::string proc_params_path(const StateDir& sd);
 void prepare_proc_view(const StateDir& sd, const HostRoot& host);
 
 struct ProcViewReport {
-  bool params = false;              // params replaced
-  std::vector<std::string> gpus;    // bus directories left visible
+  bool params = false;            // params replaced
+  std::vector<std::string> gpus;  // bus directories left visible
   std::vector<std::string> problems;
 };
 

@@ -70,7 +70,8 @@ Result<UniqueFd> prepare_mount_target(int root_fd, const std::string& rel_target
     auto d = make_dirs_beneath(top->get(), parent, 0755, Xdev::Refuse);
     if (!d) {
       if (d.error().err == EXDEV) {
-        return Error{"bind", rel_target, EXDEV, "a directory on the way is another mount (bound from the host?); not touched"};
+        return Error{"bind", rel_target, EXDEV,
+                     "a directory on the way is another mount (bound from the host?); not touched"};
       }
       return d.error();
     }

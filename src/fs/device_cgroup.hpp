@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "plan/device_plan.hpp"
 #include "base/error.hpp"
+#include "plan/device_plan.hpp"
 
 namespace phx {
 

@@ -11,10 +11,14 @@ namespace phx {
 
 const char* to_string(NodeAction a) {
   switch (a) {
-    case NodeAction::Present: return "present";
-    case NodeAction::Created: return "created";
-    case NodeAction::Repaired: return "repaired";
-    case NodeAction::Failed: return "failed";
+    case NodeAction::Present:
+      return "present";
+    case NodeAction::Created:
+      return "created";
+    case NodeAction::Repaired:
+      return "repaired";
+    case NodeAction::Failed:
+      return "failed";
   }
   return "?";
 }

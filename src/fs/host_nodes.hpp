@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "plan/device_plan.hpp"
 #include "base/error.hpp"
 #include "host/host_root.hpp"
+#include "plan/device_plan.hpp"
 
 namespace phx {
 

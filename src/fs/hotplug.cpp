@@ -1,22 +1,22 @@
 #include "fs/hotplug.hpp"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
-#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 
-#include "fs/bind_mount.hpp"
 #include "base/init_process.hpp"
 #include "base/unique_fd.hpp"
+#include "fs/bind_mount.hpp"
 
 namespace phx {
 namespace {
@@ -50,7 +50,9 @@ bool await_child(pid_t pid, int msg_fd, Clock::time_point deadline, std::string&
     }
   }
   ::kill(pid, SIGKILL);
-  struct pollfd fd {pidfd.get(), POLLIN, 0};
+  struct pollfd fd {
+    pidfd.get(), POLLIN, 0
+  };
   ::poll(&fd, 1, 1000);
   (void)::waitpid(pid, &status, WNOHANG);
   return false;
@@ -82,7 +84,8 @@ Status hotplug_node(const InitProcess& init, const std::string& host_src, const 
   // Unprivileged container: create the target as its root, so the file is
   // owned inside and the mount lands in a namespace that userns owns. Read
   // through init's own /proc directory: fails once init is gone.
-  struct stat theirs {}, ours {};
+  struct stat theirs {
+  }, ours{};
   if (::fstatat(init.proc_dir.get(), "ns/user", &theirs, 0) != 0) return sys_error("stat", proc + "/ns/user");
   if (::stat("/proc/self/ns/user", &ours) != 0) return sys_error("stat", "/proc/self/ns/user");
   const bool enter_user = theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev;

@@ -5,9 +5,9 @@
 
 #include <string>
 
-#include "plan/device_plan.hpp"
 #include "base/error.hpp"
 #include "base/init_process.hpp"
+#include "plan/device_plan.hpp"
 
 namespace phx {
 

@@ -156,7 +156,8 @@ Result<GpuInfo> read_gpu(const std::string& gpu_dir) {
 std::vector<Error> order_gpus(std::vector<GpuInfo>& gpus, const std::string& gpus_dir) {
   std::vector<Error> problems;
   // nvidia-smi enumerates in PCI bus order.
-  std::sort(gpus.begin(), gpus.end(), [](const GpuInfo& a, const GpuInfo& b) { return a.bus_location < b.bus_location; });
+  std::sort(gpus.begin(), gpus.end(),
+            [](const GpuInfo& a, const GpuInfo& b) { return a.bus_location < b.bus_location; });
   for (std::size_t i = 1; i < gpus.size(); ++i) {
     if (gpus[i].device_minor == gpus[i - 1].device_minor || gpus[i].bus_location == gpus[i - 1].bus_location) {
       problems.push_back(parse_error(gpus_dir, "two GPUs share a bus location or Device Minor"));

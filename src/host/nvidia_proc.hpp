@@ -16,7 +16,7 @@
 namespace phx {
 
 struct DriverVersion {
-  std::string version;   // "580.159.04"
+  std::string version;  // "580.159.04"
   bool open_module = false;
   std::string first_line;
 };
@@ -32,7 +32,7 @@ struct GpuInfo {
   std::string bus_location;  // normalised: lower case, 4-digit domain "0000:00:06.0"
   int device_minor = -1;     // /dev/nvidia<minor>
   bool excluded = false;
-  int index = -1;            // nvidia-smi order (PCI bus order among non-excluded GPUs)
+  int index = -1;  // nvidia-smi order (PCI bus order among non-excluded GPUs)
   bool operator==(const GpuInfo&) const = default;
 };
 

@@ -70,7 +70,7 @@ const LiblxcSupport& liblxc_support() {
 }
 
 Result<LxcConfigValues> read_config_with_liblxc(const std::string& name, const std::string& lxcpath,
-                                               const std::string& config_file) {
+                                                const std::string& config_file) {
   const LibLxc& lib = liblxc();
   if (!lib.error.empty()) return Error{"dlopen", "liblxc.so.1", 0, lib.error};
   struct lxc_container* c = lib.container_new(name.c_str(), lxcpath.empty() ? nullptr : lxcpath.c_str());
@@ -96,9 +96,9 @@ Result<LxcConfigValues> read_config_with_liblxc(const std::string& name, const s
     const char* name;
   };
   const bool subkeys = liblxc_support().environment_subkeys;
-  for (const Item& item : {Item{ListKey::Environment, "lxc.environment"},
-                           Item{ListKey::EnvironmentRuntime, "lxc.environment.runtime"},
-                           Item{ListKey::EnvironmentHooks, "lxc.environment.hooks"}, Item{ListKey::Idmap, "lxc.idmap"}}) {
+  for (const Item& item :
+       {Item{ListKey::Environment, "lxc.environment"}, Item{ListKey::EnvironmentRuntime, "lxc.environment.runtime"},
+        Item{ListKey::EnvironmentHooks, "lxc.environment.hooks"}, Item{ListKey::Idmap, "lxc.idmap"}}) {
     const bool subkey = item.key == ListKey::EnvironmentRuntime || item.key == ListKey::EnvironmentHooks;
     if (subkey && !subkeys) continue;
     auto text = get_item(c, item.name);
@@ -130,9 +130,12 @@ Result<ContainerConfigItems> read_container_config(const std::string& name, cons
   const std::string path = config_file.empty() ? lxcpath + "/" + name + "/config" : config_file;
   LxcConfigRead r = read_lxc_config(path);
   switch (r.outcome) {
-    case LxcConfigRead::Outcome::Read: return ContainerConfigItems{std::move(r.values), false, {}};
-    case LxcConfigRead::Outcome::Invalid: return Error{"read config", path, 0, r.reason};
-    case LxcConfigRead::Outcome::Fallback: break;
+    case LxcConfigRead::Outcome::Read:
+      return ContainerConfigItems{std::move(r.values), false, {}};
+    case LxcConfigRead::Outcome::Invalid:
+      return Error{"read config", path, 0, r.reason};
+    case LxcConfigRead::Outcome::Fallback:
+      break;
   }
   auto lx = read_config_with_liblxc(name, lxcpath, config_file);
   if (!lx) return lx.error();

@@ -52,6 +52,6 @@ Result<ContainerPolicy> read_container_policy(const std::string& name, const std
 // .hooks lists are asked for only where liblxc knows the keys (else they
 // stay empty, and a config that uses them is an error: liblxc refuses it).
 Result<LxcConfigValues> read_config_with_liblxc(const std::string& name, const std::string& lxcpath,
-                                               const std::string& config_file);
+                                                const std::string& config_file);
 
 }  // namespace phx

@@ -16,8 +16,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "lxc/lxc_container.hpp"
 #include "base/unique_fd.hpp"
+#include "lxc/lxc_container.hpp"
 
 namespace phx {
 namespace {
@@ -139,8 +139,8 @@ void kill_child(int) {
 
 }  // namespace
 
-Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payload, Millis timeout,
-                             bool capture_stderr, std::size_t keep, int keep_fd) {
+Result<AttachRun> attach_run(LxcContainer& c, lxc_attach_exec_t fn, void* payload, Millis timeout, bool capture_stderr,
+                             std::size_t keep, int keep_fd) {
   int p[2];
   if (::pipe2(p, O_CLOEXEC) != 0) return sys_error("pipe2", c.name());
   UniqueFd rd(p[0]), wr(p[1]);

@@ -7,8 +7,8 @@
 
 #include <string>
 
-#include "plan/config.hpp"
 #include "base/error.hpp"
+#include "plan/config.hpp"
 
 namespace phx {
 

@@ -7,8 +7,8 @@
 
 #include <optional>
 
-#include "lxc/lxc_container.hpp"
 #include "base/text.hpp"
+#include "lxc/lxc_container.hpp"
 
 namespace phx {
 namespace {

@@ -76,7 +76,8 @@ bool parse_idmap(std::string_view v, std::string& out) {
   for (int i = 0; i < 3; ++i) {
     if (!plain_u32(f[i + 1], nums[i])) return false;
   }
-  out = std::string(f[0]) + ' ' + std::to_string(nums[0]) + ' ' + std::to_string(nums[1]) + ' ' + std::to_string(nums[2]);
+  out =
+      std::string(f[0]) + ' ' + std::to_string(nums[0]) + ' ' + std::to_string(nums[1]) + ' ' + std::to_string(nums[2]);
   return true;
 }
 
@@ -105,10 +106,10 @@ class Reader {
   }
 
   void read_file(const std::string& path, int depth) {
-    if (depth > limits_.max_depth) return stop(Outcome::Fallback, path + ": includes nested deeper than " +
-                                                                      std::to_string(limits_.max_depth));
-    if (++files_ > limits_.max_files) return stop(Outcome::Fallback, path + ": more than " +
-                                                                         std::to_string(limits_.max_files) + " files");
+    if (depth > limits_.max_depth)
+      return stop(Outcome::Fallback, path + ": includes nested deeper than " + std::to_string(limits_.max_depth));
+    if (++files_ > limits_.max_files)
+      return stop(Outcome::Fallback, path + ": more than " + std::to_string(limits_.max_files) + " files");
     // O_NONBLOCK: a FIFO must not block the open; it is refused below.
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (!fd) return stop(Outcome::Fallback, sys_error("open", path).message());
@@ -198,20 +199,22 @@ class Reader {
         // (and fails the config where it is unset): that is the reading
         // process's business, not the file's.
         if (value.find('=') == std::string_view::npos) {
-          return stop(Outcome::Fallback, path + ": " + key_name(k) +
-                                             " item without '=': " + std::string(value.substr(0, 80)));
+          return stop(Outcome::Fallback,
+                      path + ": " + key_name(k) + " item without '=': " + std::string(value.substr(0, 80)));
         }
         list.emplace_back(value);
         return;
       case ListKey::Idmap: {
         std::string norm;
         if (!parse_idmap(value, norm)) {
-          return stop(Outcome::Fallback, path + ": lxc.idmap not in the plain form: " + std::string(value.substr(0, 80)));
+          return stop(Outcome::Fallback,
+                      path + ": lxc.idmap not in the plain form: " + std::string(value.substr(0, 80)));
         }
         list.push_back(std::move(norm));
         return;
       }
-      case ListKey::Count: break;
+      case ListKey::Count:
+        break;
     }
   }
 

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <utility>
 
-#include "lxc/lxc_config_reader.hpp"
 #include "base/text.hpp"
+#include "lxc/lxc_config_reader.hpp"
 
 namespace phx {
 

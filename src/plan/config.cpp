@@ -123,7 +123,8 @@ Status check_ascii_outside_comments(std::string_view text, const std::string& pa
           in = In::Literal;
         }
         break;
-      case In::Comment: break;
+      case In::Comment:
+        break;
       case In::Basic:
       case In::MultiBasic:
         if (c == '\\') {

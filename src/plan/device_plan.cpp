@@ -70,7 +70,8 @@ Result<DevicePlan> make_plan(const HostSnapshot& host, const PlanRequest& req) {
 
   const DeviceFileParams params = host.params.value_or(DeviceFileParams{});
   auto nv_node = [&](const std::string& name, int minor, const std::string& role, const std::string& uuid) {
-    return PlannedNode{"/dev/" + name, "/dev/" + name, *nv_major, minor, params.mode, params.uid, params.gid, role, uuid, ""};
+    return PlannedNode{"/dev/" + name, "/dev/" + name, *nv_major, minor, params.mode,
+                       params.uid,     params.gid,     role,      uuid,  ""};
   };
 
   add_node(plan, nv_node("nvidiactl", kCtlMinor, "ctl", ""));
@@ -84,7 +85,8 @@ Result<DevicePlan> make_plan(const HostSnapshot& host, const PlanRequest& req) {
     const std::string why = uvm ? "" : kUvmPending;
     // nvidia-modprobe ignores params for the uvm nodes: always 0666 root.
     add_node(plan, PlannedNode{"/dev/nvidia-uvm", "/dev/nvidia-uvm", uvm, 0, 0666, 0, 0, "uvm", "", why});
-    add_node(plan, PlannedNode{"/dev/nvidia-uvm-tools", "/dev/nvidia-uvm-tools", uvm, 1, 0666, 0, 0, "uvm-tools", "", why});
+    add_node(plan,
+             PlannedNode{"/dev/nvidia-uvm-tools", "/dev/nvidia-uvm-tools", uvm, 1, 0666, 0, 0, "uvm-tools", "", why});
   }
   if (caps->display) {
     // The node is the nvidia module's, but only nvidia_modeset answers it.
@@ -111,8 +113,8 @@ Result<DevicePlan> make_plan(const HostSnapshot& host, const PlanRequest& req) {
   }
   for (const std::string which : {"config", "monitor"}) {
     const bool wanted = which == "config" ? req.mig_config : req.mig_monitor;
-    const bool present = std::any_of(host.caps.begin(), host.caps.end(),
-                                     [&](const CapFile& c) { return c.name == "mig/" + which; });
+    const bool present =
+        std::any_of(host.caps.begin(), host.caps.end(), [&](const CapFile& c) { return c.name == "mig/" + which; });
     if (wanted && !present) {
       plan.warnings.push_back("NVIDIA_MIG_" + std::string(which == "config" ? "CONFIG" : "MONITOR") +
                               "_DEVICES is set but the driver offers no mig/" + which +

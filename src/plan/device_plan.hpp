@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "plan/device_selection.hpp"
 #include "base/error.hpp"
 #include "host/host_discovery.hpp"
+#include "plan/device_selection.hpp"
 
 namespace phx {
 
@@ -21,7 +21,7 @@ struct PlannedNode {
   mode_t mode = 0666;
   uid_t uid = 0;
   gid_t gid = 0;
-  std::string role;  // gpu | ctl | uvm | uvm-tools | modeset | cap
+  std::string role;      // gpu | ctl | uvm | uvm-tools | modeset | cap
   std::string gpu_uuid;  // for role gpu and per-GPU caps
   // Non-empty: the node is wanted but cannot be made yet, and why (its
   // module is not loaded, so its major is unknown: major 0). The worker

@@ -12,12 +12,13 @@ namespace {
 constexpr const char* kVar = "NVIDIA_VISIBLE_DEVICES";
 
 bool all_digits(std::string_view s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  return !s.empty() &&
+         std::all_of(s.begin(), s.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
 bool uuid_chars(std::string_view s) {
-  return !s.empty() &&
-         std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == '-'; });
+  return !s.empty() && std::all_of(s.begin(), s.end(),
+                                   [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) || c == '-'; });
 }
 
 Error entry_error(const std::string& entry, const std::string& why, const std::vector<GpuInfo>& gpus) {
@@ -101,8 +102,10 @@ Result<std::vector<GpuInfo>> resolve_selection(const GpuSelection& sel, const st
       for (const auto& g : gpus)
         if (to_lower(g.uuid).starts_with(prefix)) hits.push_back(&g);
       if (hits.empty()) return entry_error(e, "no GPU whose UUID starts with '" + e + "'", gpus);
-      if (hits.size() > 1) return entry_error(e, "ambiguous UUID prefix: matches " + std::to_string(hits.size()) + " GPUs", gpus);
-      if (hits.front()->excluded) return entry_error(e, "GPU " + hits.front()->uuid + " is excluded by the driver", gpus);
+      if (hits.size() > 1)
+        return entry_error(e, "ambiguous UUID prefix: matches " + std::to_string(hits.size()) + " GPUs", gpus);
+      if (hits.front()->excluded)
+        return entry_error(e, "GPU " + hits.front()->uuid + " is excluded by the driver", gpus);
     }
     chosen.insert(hits.front()->bus_location);
   }

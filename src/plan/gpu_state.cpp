@@ -4,14 +4,22 @@ namespace phx {
 
 std::string_view to_string(GpuState s) {
   switch (s) {
-    case GpuState::Starting: return "starting";
-    case GpuState::Waiting: return "waiting";
-    case GpuState::Verifying: return "verifying";
-    case GpuState::Verified: return "verified";
-    case GpuState::Timeout: return "timeout";
-    case GpuState::Failed: return "failed";
-    case GpuState::Stopped: return "stopped";
-    case GpuState::NoPlan: return "no-plan";
+    case GpuState::Starting:
+      return "starting";
+    case GpuState::Waiting:
+      return "waiting";
+    case GpuState::Verifying:
+      return "verifying";
+    case GpuState::Verified:
+      return "verified";
+    case GpuState::Timeout:
+      return "timeout";
+    case GpuState::Failed:
+      return "failed";
+    case GpuState::Stopped:
+      return "stopped";
+    case GpuState::NoPlan:
+      return "no-plan";
   }
   return "?";
 }
@@ -22,21 +30,28 @@ std::optional<GpuState> parse_gpu_state(std::string_view s) {
   return std::nullopt;
 }
 
-bool is_final(GpuState s) {
-  return s != GpuState::Starting && s != GpuState::Waiting && s != GpuState::Verifying;
-}
+bool is_final(GpuState s) { return s != GpuState::Starting && s != GpuState::Waiting && s != GpuState::Verifying; }
 
 std::string_view to_string(NodeResult r) {
   switch (r) {
-    case NodeResult::Ok: return "ok";
-    case NodeResult::NoDriver: return "no-driver";
-    case NodeResult::Denied: return "denied";
-    case NodeResult::Missing: return "missing";
-    case NodeResult::WrongType: return "wrong-type";
-    case NodeResult::WrongRdev: return "wrong-rdev";
-    case NodeResult::Error: return "error";
-    case NodeResult::Pending: return "pending";
-    case NodeResult::HostChanged: return "host-changed";
+    case NodeResult::Ok:
+      return "ok";
+    case NodeResult::NoDriver:
+      return "no-driver";
+    case NodeResult::Denied:
+      return "denied";
+    case NodeResult::Missing:
+      return "missing";
+    case NodeResult::WrongType:
+      return "wrong-type";
+    case NodeResult::WrongRdev:
+      return "wrong-rdev";
+    case NodeResult::Error:
+      return "error";
+    case NodeResult::Pending:
+      return "pending";
+    case NodeResult::HostChanged:
+      return "host-changed";
   }
   return "?";
 }
@@ -49,16 +64,26 @@ std::optional<NodeResult> parse_node_result(std::string_view s) {
 
 std::string_view to_string(DriverState s) {
   switch (s) {
-    case DriverState::Pending: return "pending";
-    case DriverState::Current: return "current";
-    case DriverState::Mismatch: return "mismatch";
-    case DriverState::Installing: return "installing";
-    case DriverState::Installed: return "installed";
-    case DriverState::Busy: return "busy";
-    case DriverState::NoInstaller: return "no-installer";
-    case DriverState::Timeout: return "timeout";
-    case DriverState::Failed: return "failed";
-    case DriverState::Skipped: return "skipped";
+    case DriverState::Pending:
+      return "pending";
+    case DriverState::Current:
+      return "current";
+    case DriverState::Mismatch:
+      return "mismatch";
+    case DriverState::Installing:
+      return "installing";
+    case DriverState::Installed:
+      return "installed";
+    case DriverState::Busy:
+      return "busy";
+    case DriverState::NoInstaller:
+      return "no-installer";
+    case DriverState::Timeout:
+      return "timeout";
+    case DriverState::Failed:
+      return "failed";
+    case DriverState::Skipped:
+      return "skipped";
   }
   return "?";
 }

@@ -21,8 +21,8 @@ enum class GpuState {
   NoPlan,     // pre-start could not plan: a selection naming no GPU, no driver, ...
 };
 
-inline constexpr std::array kAllGpuStates{GpuState::Starting, GpuState::Waiting,  GpuState::Verifying,
-                                          GpuState::Verified, GpuState::Timeout,  GpuState::Failed,
+inline constexpr std::array kAllGpuStates{GpuState::Starting, GpuState::Waiting, GpuState::Verifying,
+                                          GpuState::Verified, GpuState::Timeout, GpuState::Failed,
                                           GpuState::Stopped,  GpuState::NoPlan};
 
 std::string_view to_string(GpuState s);
@@ -56,15 +56,15 @@ enum class NodeResult {
   HostChanged,  // passes inside, but the host no longer backs it
 };
 
-inline constexpr std::array kAllNodeResults{
-    NodeResult::Ok,        NodeResult::NoDriver, NodeResult::Denied,  NodeResult::Missing,     NodeResult::WrongType,
-    NodeResult::WrongRdev, NodeResult::Error,    NodeResult::Pending, NodeResult::HostChanged};
+inline constexpr std::array kAllNodeResults{NodeResult::Ok,      NodeResult::NoDriver,  NodeResult::Denied,
+                                            NodeResult::Missing, NodeResult::WrongType, NodeResult::WrongRdev,
+                                            NodeResult::Error,   NodeResult::Pending,   NodeResult::HostChanged};
 
 std::string_view to_string(NodeResult r);
 std::optional<NodeResult> parse_node_result(std::string_view s);
 
-inline constexpr std::array kAllDriverStates{DriverState::Pending,   DriverState::Current,     DriverState::Mismatch,
-                                             DriverState::Installing, DriverState::Installed,  DriverState::Busy,
+inline constexpr std::array kAllDriverStates{DriverState::Pending,     DriverState::Current,   DriverState::Mismatch,
+                                             DriverState::Installing,  DriverState::Installed, DriverState::Busy,
                                              DriverState::NoInstaller, DriverState::Timeout,   DriverState::Failed,
                                              DriverState::Skipped};
 

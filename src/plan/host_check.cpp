@@ -45,8 +45,8 @@ bool resolve_pending(PlannedNode& node, const HostSnapshot& host) {
 std::string host_node_problem(const PlannedNode& node, const HostSnapshot& host) {
   if (!host.driver_loaded) return "the NVIDIA driver is no longer loaded on the host (no /proc/driver/nvidia/version)";
   if (node.role == "gpu" && !node.gpu_uuid.empty()) {
-    const bool there = std::any_of(host.gpus.begin(), host.gpus.end(),
-                                   [&](const GpuInfo& g) { return g.uuid == node.gpu_uuid; });
+    const bool there =
+        std::any_of(host.gpus.begin(), host.gpus.end(), [&](const GpuInfo& g) { return g.uuid == node.gpu_uuid; });
     if (!there) {
       return "GPU " + node.gpu_uuid +
              " is no longer on the host (no /proc/driver/nvidia/gpus entry: fallen off the bus?). "
@@ -55,7 +55,8 @@ std::string host_node_problem(const PlannedNode& node, const HostSnapshot& host)
   }
   const auto src = major_source(node, host);
   if (!src.major) {
-    return "'" + src.name + "' is no longer registered in /proc/devices (its module was unloaded). Fix: load it, then "
+    return "'" + src.name +
+           "' is no longer registered in /proc/devices (its module was unloaded). Fix: load it, then "
            "restart the container";
   }
   if (*src.major != node.major) {

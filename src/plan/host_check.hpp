@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "plan/device_plan.hpp"
 #include "host/host_discovery.hpp"
+#include "plan/device_plan.hpp"
 
 namespace phx {
 

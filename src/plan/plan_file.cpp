@@ -45,9 +45,12 @@ struct Reader {
       if (!it->is_boolean()) return wrong_type(where, key);
     } else if constexpr (std::is_integral_v<T>) {
       switch (json_int_value(*it, out)) {
-        case JsonInt::Ok: return true;
-        case JsonInt::NotInteger: return wrong_type(where, key);
-        case JsonInt::OutOfRange: break;
+        case JsonInt::Ok:
+          return true;
+        case JsonInt::NotInteger:
+          return wrong_type(where, key);
+        case JsonInt::OutOfRange:
+          break;
       }
       err = where + ": field '" + key + "' is out of range";
       return false;

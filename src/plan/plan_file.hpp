@@ -7,8 +7,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "plan/device_plan.hpp"
 #include "base/error.hpp"
+#include "plan/device_plan.hpp"
 
 namespace phx {
 

@@ -58,8 +58,9 @@ ContainerPolicy parse_policy(const EnvironmentKeys& keys, const HostConfig& defa
   std::set<std::string> seen;
   for (const auto& name : ignored) {
     if (!is_ours(name) || !seen.insert(name).second) continue;
-    p.warnings.push_back(name + " in lxc.environment.runtime is ignored: host settings are read from "
-                                "lxc.environment or lxc.environment.hooks (which keeps them out of the container)");
+    p.warnings.push_back(name +
+                         " in lxc.environment.runtime is ignored: host settings are read from "
+                         "lxc.environment or lxc.environment.hooks (which keeps them out of the container)");
   }
   for (const auto& [name, v] : merged) {
     if (is_nvidia(name)) p.nvidia_items += name + "=" + v.value + "\n";
@@ -91,7 +92,8 @@ ContainerPolicy parse_policy(const EnvironmentKeys& keys, const HostConfig& defa
       if (auto ms = parse_duration_ms(value)) {
         p.verify_timeout = Millis(*ms);
       } else {
-        p.warnings.push_back(key + "='" + value + "' is not a duration of at most 24 h (\"90\", \"90s\", \"2m\"); using the host default");
+        p.warnings.push_back(key + "='" + value +
+                             "' is not a duration of at most 24 h (\"90\", \"90s\", \"2m\"); using the host default");
       }
     } else if (key == "PHOENIX_GPU_DRIVER_INSTALL") {
       if (value == "bind" || value == "runfile" || value == "command" || value == "none") {

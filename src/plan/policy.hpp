@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "base/error.hpp"
 #include "plan/config.hpp"
 #include "plan/device_plan.hpp"
-#include "base/error.hpp"
 
 namespace phx {
 
@@ -33,13 +33,13 @@ struct ContainerPolicy {
   std::string capabilities;
   bool mig_config = false;
   bool mig_monitor = false;
-  bool required = false;                   // PHOENIX_GPU_REQUIRED=1
-  std::optional<Millis> verify_timeout;    // PHOENIX_GPU_VERIFY_TIMEOUT
+  bool required = false;                      // PHOENIX_GPU_REQUIRED=1
+  std::optional<Millis> verify_timeout;       // PHOENIX_GPU_VERIFY_TIMEOUT
   std::optional<std::string> driver_install;  // PHOENIX_GPU_DRIVER_INSTALL
-  std::optional<bool> create_nodes;        // PHOENIX_GPU_CREATE_NODES=0 switches node creation off
-  std::vector<std::string> warnings;       // unknown PHOENIX_GPU_ keys, bad values (ignored)
-  std::string visible_devices_key;         // where NVIDIA_VISIBLE_DEVICES came from ("" when unset)
-  std::string nvidia_items;                // the NVIDIA_* in effect, KEY=VALUE lines (NVIDIA_REQUIRE_* etc.)
+  std::optional<bool> create_nodes;           // PHOENIX_GPU_CREATE_NODES=0 switches node creation off
+  std::vector<std::string> warnings;          // unknown PHOENIX_GPU_ keys, bad values (ignored)
+  std::string visible_devices_key;            // where NVIDIA_VISIBLE_DEVICES came from ("" when unset)
+  std::string nvidia_items;                   // the NVIDIA_* in effect, KEY=VALUE lines (NVIDIA_REQUIRE_* etc.)
 
   PlanRequest plan_request() const;
 };

@@ -19,8 +19,10 @@ std::optional<RequireTerm> parse_term(std::string_view t) {
     if (pos == std::string_view::npos || pos == 0) continue;
     // The first operator character in the term decides.
     if (t.find_first_of("!<>=") != pos) continue;
-    RequireTerm term{to_lower(trim(t.substr(0, pos))), op, std::string(trim(t.substr(pos + std::string_view(op).size())))};
-    if (term.value.empty() || std::find(std::begin(kKeys), std::end(kKeys), term.key) == std::end(kKeys)) return std::nullopt;
+    RequireTerm term{to_lower(trim(t.substr(0, pos))), op,
+                     std::string(trim(t.substr(pos + std::string_view(op).size())))};
+    if (term.value.empty() || std::find(std::begin(kKeys), std::end(kKeys), term.key) == std::end(kKeys))
+      return std::nullopt;
     if (term.key != "brand" && !compare_versions(term.value, term.value)) return std::nullopt;
     return term;
   }
@@ -140,7 +142,9 @@ Requirements parse_requirements(std::string_view environment_items) {
         if (trim(t).empty()) continue;
         auto term = parse_term(trim(t));
         if (!term) {
-          out.warnings.push_back(name + ": '" + std::string(trim(t)) + "' is not a requirement (key cuda, driver, arch or brand; operator = != < <= > >=); that alternative is ignored");
+          out.warnings.push_back(name + ": '" + std::string(trim(t)) +
+                                 "' is not a requirement (key cuda, driver, arch or brand; operator = != < <= > >=); "
+                                 "that alternative is ignored");
           ok = false;
           break;
         }

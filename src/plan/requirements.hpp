@@ -24,14 +24,14 @@ struct RequireTerm {
 };
 
 struct Requirement {
-  std::string name;  // NVIDIA_REQUIRE_CUDA
-  std::string text;  // its value, as given
+  std::string name;                              // NVIDIA_REQUIRE_CUDA
+  std::string text;                              // its value, as given
   std::vector<std::vector<RequireTerm>> any_of;  // OR of ANDs
 };
 
 struct Requirements {
   std::vector<Requirement> all;
-  bool disabled = false;  // NVIDIA_DISABLE_REQUIRE
+  bool disabled = false;              // NVIDIA_DISABLE_REQUIRE
   std::vector<std::string> warnings;  // terms that do not parse (ignored)
   bool needs(const std::string& key) const;
 };

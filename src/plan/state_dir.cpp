@@ -50,9 +50,8 @@ std::optional<std::string> unescape_lxcpath(const std::string& escaped) {
 }
 
 Status check_container_name(const std::string& name) {
-  if (name.empty() || name.size() > 255 || name == "." || name == ".." ||
-      name.find('/') != std::string::npos || name.find('\0') != std::string::npos ||
-      name.find('\n') != std::string::npos) {
+  if (name.empty() || name.size() > 255 || name == "." || name == ".." || name.find('/') != std::string::npos ||
+      name.find('\0') != std::string::npos || name.find('\n') != std::string::npos) {
     return Error{"check", name, 0, "not a valid container name"};
   }
   return {};

@@ -13,8 +13,11 @@ using nlohmann::json;
 std::string status_to_json(const GpuStatus& s, bool pretty) {
   json nodes = json::array();
   for (const auto& n : s.nodes) {
-    nodes.push_back({{"path", n.path}, {"result", to_string(n.result)}, {"errno", n.err ? errno_name(n.err) : ""},
-                     {"detail", n.detail}, {"hotplugged", n.hotplugged}});
+    nodes.push_back({{"path", n.path},
+                     {"result", to_string(n.result)},
+                     {"errno", n.err ? errno_name(n.err) : ""},
+                     {"detail", n.detail},
+                     {"hotplugged", n.hotplugged}});
   }
   json j = {{"format", "phoenix-gpu-status"},
             {"version", kStatusFormatVersion},
@@ -66,7 +69,8 @@ Result<GpuStatus> status_from_json(const std::string& text, const std::string& p
       NodeCheck c;
       c.path = n.at("path").get<std::string>();
       const auto result = parse_node_result(n.at("result").get<std::string>());
-      if (!result) return parse_error(path, "bad field: unknown node result '" + n.at("result").get<std::string>() + "'");
+      if (!result)
+        return parse_error(path, "bad field: unknown node result '" + n.at("result").get<std::string>() + "'");
       c.result = *result;
       c.detail = n.at("detail").get<std::string>();
       c.hotplugged = n.at("hotplugged").get<bool>();

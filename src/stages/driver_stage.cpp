@@ -11,19 +11,20 @@
 #include <optional>
 #include <variant>
 
-#include "lxc/container_exec.hpp"
 #include "base/file_write.hpp"
 #include "base/logging.hpp"
-#include "lxc/lxc_container.hpp"
-#include "fs/safe_path.hpp"
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
+#include "fs/safe_path.hpp"
+#include "lxc/container_exec.hpp"
+#include "lxc/lxc_container.hpp"
 
 namespace phx {
 namespace {
 
-constexpr const char* kLibDirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/lib/x86_64-linux-gnu",
-                                    "/lib64", "/usr/local/nvidia/lib64", "/usr/local/nvidia/lib"};
+constexpr const char* kLibDirs[] = {"/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib",
+                                    "/lib/x86_64-linux-gnu",     "/lib64",     "/usr/local/nvidia/lib64",
+                                    "/usr/local/nvidia/lib"};
 constexpr std::size_t kOutputTail = 16 * 1024;
 
 bool version_like(std::string_view v) {
@@ -118,9 +119,17 @@ std::string runfile_path(const std::string& installer_dir, const std::string& ve
 }
 
 std::vector<std::string> runfile_args() {
-  return {"--silent",   "--no-kernel-module", "--no-kernel-module-source", "--no-nvidia-modprobe",
-          "--no-x-check", "--no-nouveau-check", "--no-dkms", "--no-systemd", "--no-rebuild-initramfs",
-          "--no-backup", "--no-check-for-alternate-installs"};
+  return {"--silent",
+          "--no-kernel-module",
+          "--no-kernel-module-source",
+          "--no-nvidia-modprobe",
+          "--no-x-check",
+          "--no-nouveau-check",
+          "--no-dkms",
+          "--no-systemd",
+          "--no-rebuild-initramfs",
+          "--no-backup",
+          "--no-check-for-alternate-installs"};
 }
 
 std::set<std::string> find_userspace_versions(const std::string& root) {
@@ -172,7 +181,8 @@ struct Installer {
   UniqueFd runfile;
 };
 
-std::variant<Installer, StageOutcome> prepare_installer(const DriverStage& d, const HostConfig& cfg, const std::string& what) {
+std::variant<Installer, StageOutcome> prepare_installer(const DriverStage& d, const HostConfig& cfg,
+                                                        const std::string& what) {
   Installer in;
   if (d.strategy == "runfile") {
     const std::string src = runfile_path(cfg.installer_dir, d.host_version);
@@ -190,7 +200,8 @@ std::variant<Installer, StageOutcome> prepare_installer(const DriverStage& d, co
     return in;
   }
   if (cfg.install_command.empty()) {
-    return done(DriverState::Failed, "strategy 'command' but [driver_install] command is empty in the host config", true);
+    return done(DriverState::Failed, "strategy 'command' but [driver_install] command is empty in the host config",
+                true);
   }
   in.payload.argv = {"/bin/sh", "-c", substitute(cfg.install_command, d.host_version)};
   return in;
@@ -219,10 +230,11 @@ std::optional<StageOutcome> outcome_before_install(const std::set<std::string>& 
     // The mount hook bound the host's own files: nothing to install; the
     // container must see them.
     if (!found.count(host_version)) {
-      return done(DriverState::Failed,
-                  "strategy bind: the host's " + host_version +
-                      " libraries are not visible in the container. Fix: see the mount hook's 'driver bind' lines in the log",
-                  true);
+      return done(
+          DriverState::Failed,
+          "strategy bind: the host's " + host_version +
+              " libraries are not visible in the container. Fix: see the mount hook's 'driver bind' lines in the log",
+          true);
     }
     return done(DriverState::Current,
                 "host driver " + host_version + " bound from the host (strategy bind)" +
@@ -293,7 +305,8 @@ void run_driver_stage(LxcContainer& c, const PlanFile& plan, const ContainerPoli
   auto lock = take_install_lock(state_dir);
   if (!lock) {
     return finish(lock.error().err == EWOULDBLOCK
-                      ? done(DriverState::Busy, "another driver install for this container is running; not starting a second", true)
+                      ? done(DriverState::Busy,
+                             "another driver install for this container is running; not starting a second", true)
                       : done(DriverState::Failed, lock.error().message(), true));
   }
   auto prepared = prepare_installer(d, cfg, what);

@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "plan/config.hpp"
-#include "lxc/container_exec.hpp"
 #include "base/error.hpp"
+#include "lxc/container_exec.hpp"
+#include "plan/config.hpp"
 #include "plan/plan_file.hpp"
 #include "plan/policy.hpp"
 #include "plan/status_file.hpp"

@@ -2,8 +2,8 @@
 
 #include <filesystem>
 
-#include "plan/state_dir.hpp"
 #include "base/text.hpp"
+#include "plan/state_dir.hpp"
 
 namespace phx {
 

@@ -18,12 +18,12 @@ using GetEnv = std::function<const char*(const char*)>;
 
 struct HookContext {
   int version = 0;
-  std::string name;         // LXC_NAME
-  std::string type;         // pre-start | mount | start-host
-  std::string config_file;  // LXC_CONFIG_FILE
-  std::string lxcpath;      // derived from config_file
-  std::string rootfs_mount; // LXC_ROOTFS_MOUNT
-  pid_t pid = 0;            // LXC_PID (start-host only)
+  std::string name;               // LXC_NAME
+  std::string type;               // pre-start | mount | start-host
+  std::string config_file;        // LXC_CONFIG_FILE
+  std::string lxcpath;            // derived from config_file
+  std::string rootfs_mount;       // LXC_ROOTFS_MOUNT
+  pid_t pid = 0;                  // LXC_PID (start-host only)
   std::vector<std::string> args;  // the hook line's own arguments
 };
 

@@ -48,7 +48,8 @@ HostConfig start_program(const std::string& program, const std::string& containe
   setup_logging(lo);
   for (const auto& w : config.warnings) spdlog::warn("{}", w);
   if (!cfg) {
-    const std::string what = cfg.error().message() + "; using the built-in defaults. Fix the file (see phoenix-gpu-hooks(7))";
+    const std::string what =
+        cfg.error().message() + "; using the built-in defaults. Fix the file (see phoenix-gpu-hooks(7))";
     spdlog::warn("{}", what);
     config.warnings.push_back(what);  // pre-start carries it into the plan and the status
   }
@@ -57,7 +58,8 @@ HostConfig start_program(const std::string& program, const std::string& containe
 
 Result<HookRuntime> start_hook(const std::string& type, int argc, char** argv) {
   std::vector<std::string> args(argv, argv + argc);
-  auto ctx = parse_hook_context(args, [](const char* k) { return std::getenv(k); }, type);
+  auto ctx = parse_hook_context(
+      args, [](const char* k) { return std::getenv(k); }, type);
   HostConfig config = start_program(type, ctx ? ctx->name : "");
   arm_deadline(config.hook_budget, 0);
   if (!ctx) {

@@ -4,11 +4,11 @@
 
 #include <string>
 
-#include "plan/config.hpp"
 #include "base/error.hpp"
-#include "stages/hook_context.hpp"
 #include "host/host_root.hpp"
+#include "plan/config.hpp"
 #include "plan/state_dir.hpp"
+#include "stages/hook_context.hpp"
 
 namespace phx {
 

@@ -7,16 +7,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "fs/bind_mount.hpp"
-#include "driver/driver_bind.hpp"
 #include "base/file_write.hpp"
-#include "plan/host_check.hpp"
-#include "host/host_discovery.hpp"
 #include "base/json_field.hpp"
-#include "driver/nvidia_proc_view.hpp"
 #include "base/logging.hpp"
-#include "plan/plan_file.hpp"
 #include "base/unique_fd.hpp"
+#include "driver/driver_bind.hpp"
+#include "driver/nvidia_proc_view.hpp"
+#include "fs/bind_mount.hpp"
+#include "host/host_discovery.hpp"
+#include "plan/host_check.hpp"
+#include "plan/plan_file.hpp"
 
 namespace phx {
 
@@ -36,7 +36,8 @@ Result<MountReport> mount_report_from_json(const std::string& text, const std::s
     }
     MountReport r;
     r.mounted = j.at("mounted").get<std::vector<std::string>>();
-    for (const auto& m : j.at("missing")) r.missing.emplace_back(m.at("path").get<std::string>(), m.at("reason").get<std::string>());
+    for (const auto& m : j.at("missing"))
+      r.missing.emplace_back(m.at("path").get<std::string>(), m.at("reason").get<std::string>());
     return r;
   } catch (const nlohmann::json::exception& e) {
     return parse_error(path, e.what());
@@ -93,10 +94,11 @@ int run_mount(const HookRuntime& rt) {
     const std::string src = root.path(node.host_path);
     NodeState st = stat_node(src);
     if (const HostNodeMatch m = match_host_node(st, node); m != HostNodeMatch::Planned) {
-      std::string why = m == HostNodeMatch::Missing         ? "missing on the host"
-                        : m == HostNodeMatch::NotCharDevice ? "not a character device on the host"
-                                                            : "stale on the host (rdev " + std::to_string(major(st.rdev)) +
-                                                                  ":" + std::to_string(minor(st.rdev)) + ")";
+      std::string why = m == HostNodeMatch::Missing ? "missing on the host"
+                        : m == HostNodeMatch::NotCharDevice
+                            ? "not a character device on the host"
+                            : "stale on the host (rdev " + std::to_string(major(st.rdev)) + ":" +
+                                  std::to_string(minor(st.rdev)) + ")";
       spdlog::info("{}: {}; left for post-start", node.container_path, why);
       report.missing.emplace_back(node.container_path, why);
       continue;

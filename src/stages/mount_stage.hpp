@@ -10,7 +10,7 @@
 namespace phx {
 
 struct MountReport {
-  std::vector<std::string> mounted;  // container paths
+  std::vector<std::string> mounted;                          // container paths
   std::vector<std::pair<std::string, std::string>> missing;  // container path, why
 };
 

@@ -6,10 +6,10 @@
 #include <filesystem>
 
 #include "base/clock.hpp"
-#include "fs/device_cgroup.hpp"
 #include "base/logging.hpp"
-#include "plan/plan_file.hpp"
 #include "base/spawn.hpp"
+#include "fs/device_cgroup.hpp"
+#include "plan/plan_file.hpp"
 #include "plan/status_file.hpp"
 
 namespace phx {
@@ -91,7 +91,8 @@ int run_hookscript(const std::string& vmid, const std::string& phase) {
   StateDir state{state_base(config.state_dir), lxcpath, vmid};
   auto pf = read_plan(state.plan_path());
   if (!pf || !pf->plan.enabled) return 0;
-  if (auto st = read_status(state.status_path()); st && st->state != GpuState::Starting && st->started_unix_ms >= pf->created_unix_ms) {
+  if (auto st = read_status(state.status_path());
+      st && st->state != GpuState::Starting && st->started_unix_ms >= pf->created_unix_ms) {
     return 0;  // the start-host hook already ran a worker for this start
   }
   if (auto ok = start_worker(state, vmid, lxcpath, 0); !ok) {

@@ -9,13 +9,13 @@
 
 #include "base/atomic_file.hpp"
 #include "base/clock.hpp"
+#include "base/logging.hpp"
 #include "driver/driver_bind.hpp"
 #include "driver/host_facts.hpp"
-#include "fs/host_nodes.hpp"
-#include "base/logging.hpp"
-#include "lxc/container_config.hpp"
-#include "host/modules.hpp"
 #include "driver/nvidia_proc_view.hpp"
+#include "fs/host_nodes.hpp"
+#include "host/modules.hpp"
+#include "lxc/container_config.hpp"
 #include "plan/plan_file.hpp"
 #include "plan/policy.hpp"
 #include "plan/status_file.hpp"
@@ -166,9 +166,10 @@ int run_pre_start(const HookRuntime& rt) {
     std::string all;
     for (const auto& u : unmet) all += (all.empty() ? "" : "; ") + u;
     if (policy.required) return fail("requirement not met: " + all);
-    spdlog::warn("requirement not met: {}. Starting anyway (PHOENIX_GPU_REQUIRED=1 fails the start instead; "
-                 "NVIDIA_DISABLE_REQUIRE=1 skips the check)",
-                 all);
+    spdlog::warn(
+        "requirement not met: {}. Starting anyway (PHOENIX_GPU_REQUIRED=1 fails the start instead; "
+        "NVIDIA_DISABLE_REQUIRE=1 skips the check)",
+        all);
   }
   // The host config's problems (a broken file: built-in defaults in use)
   // travel with the plan into the status.
@@ -180,9 +181,10 @@ int run_pre_start(const HookRuntime& rt) {
   for (const auto& n : plan->nodes) {
     if (n.pending.empty()) continue;
     ++pending;
-    spdlog::warn("{} is pending: {}; the container is not verified until it works (the worker waits for it up to "
-                 "the verify timeout)",
-                 n.container_path, n.pending);
+    spdlog::warn(
+        "{} is pending: {}; the container is not verified until it works (the worker waits for it up to "
+        "the verify timeout)",
+        n.container_path, n.pending);
   }
 
   const bool create = rt.cfg.create_nodes && policy.create_nodes.value_or(true);
@@ -193,14 +195,14 @@ int run_pre_start(const HookRuntime& rt) {
     if (!create || (!modify_allowed && node.major == host.majors.nvidia().value_or(-1))) {
       if (stat_node(rt.root.path(node.host_path)).kind != NodeState::Kind::CharDevice) {
         ++missing;
-        spdlog::info("{} is missing on the host and node creation is off; it is bound when it appears",
-                     node.host_path);
+        spdlog::info("{} is missing on the host and node creation is off; it is bound when it appears", node.host_path);
       }
       continue;
     }
     NodeOutcome out = ensure_host_node(rt.root, node);
     switch (out.action) {
-      case NodeAction::Present: break;
+      case NodeAction::Present:
+        break;
       case NodeAction::Created:
         spdlog::info("created {} ({}:{})", rt.root.path(node.host_path), node.major, node.minor);
         break;
@@ -226,8 +228,8 @@ int run_pre_start(const HookRuntime& rt) {
     return fail("cannot write the plan: " + ok.error().message());
   }
   prepare_mount_report(rt.state, mapped_root_uid_of(items->values.list(ListKey::Idmap)));
-  prepare_driver_bind(rt.state, rt.root, policy.driver_install.value_or(rt.cfg.install_strategy),
-                      plan->driver_version, plan->capabilities);
+  prepare_driver_bind(rt.state, rt.root, policy.driver_install.value_or(rt.cfg.install_strategy), plan->driver_version,
+                      plan->capabilities);
   prepare_proc_view(rt.state, rt.root);
   laps.lap("state files");
   spdlog::debug("pre-start steps (ms): {}", laps.text());

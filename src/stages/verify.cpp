@@ -6,18 +6,17 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 
-#include "lxc/container_exec.hpp"
 #include "base/file_write.hpp"
-#include "plan/host_check.hpp"
-#include "host/host_discovery.hpp"
-#include "lxc/lxc_container.hpp"
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
+#include "host/host_discovery.hpp"
+#include "lxc/container_exec.hpp"
+#include "lxc/lxc_container.hpp"
+#include "plan/host_check.hpp"
 
 namespace phx {
 namespace {
@@ -42,7 +41,8 @@ int verify_fn(void* payload) {
   std::string out;
   for (const auto& n : *p->nodes) {
     NodeCheck c = check_node(n);
-    out += flat(c.path) + "\t" + std::string(to_string(c.result)) + "\t" + std::to_string(c.err) + "\t" + flat(c.detail) + "\n";
+    out += flat(c.path) + "\t" + std::string(to_string(c.result)) + "\t" + std::to_string(c.err) + "\t" +
+           flat(c.detail) + "\n";
   }
   return write_all(STDOUT_FILENO, out, "the check's output pipe") ? 0 : 1;
 }
@@ -197,8 +197,9 @@ Result<std::vector<NodeCheck>> verify_in_container(LxcContainer& c, const std::v
     }
   }
   if (checks.size() != nodes.size()) {
-    return Error{"verify", c.name(), 0, "the check inside the container returned " + std::to_string(checks.size()) +
-                                            " results for " + std::to_string(nodes.size()) + " nodes"};
+    return Error{"verify", c.name(), 0,
+                 "the check inside the container returned " + std::to_string(checks.size()) + " results for " +
+                     std::to_string(nodes.size()) + " nodes"};
   }
   return checks;
 }
@@ -212,7 +213,8 @@ std::vector<NodeCheck> merge_checks(const std::vector<PlannedNode>& nodes, const
       out.push_back(NodeCheck{n.container_path, NodeResult::Pending, 0, n.pending, false});
       continue;
     }
-    NodeCheck c = next < ready.size() ? ready[next] : NodeCheck{n.container_path, NodeResult::Error, 0, "not checked", false};
+    NodeCheck c =
+        next < ready.size() ? ready[next] : NodeCheck{n.container_path, NodeResult::Error, 0, "not checked", false};
     ++next;
     // A node that checks fine inside (or has no driver behind it on a
     // simulated host) must also still be backed by the host.
@@ -228,7 +230,8 @@ std::vector<NodeCheck> merge_checks(const std::vector<PlannedNode>& nodes, const
   return out;
 }
 
-Result<std::vector<NodeCheck>> verify_plan(LxcContainer& c, const std::vector<PlannedNode>& nodes, const HostRoot& root) {
+Result<std::vector<NodeCheck>> verify_plan(LxcContainer& c, const std::vector<PlannedNode>& nodes,
+                                           const HostRoot& root) {
   std::vector<PlannedNode> ready;
   for (const auto& n : nodes)
     if (n.pending.empty()) ready.push_back(n);
@@ -251,9 +254,10 @@ Result<std::string> list_dev_in_container(LxcContainer& c) {
 
 std::string explain(const NodeCheck& c) {
   if (c.result == NodeResult::Missing) {
-    return c.path + " does not exist in the container: the host node was missing at start and did not appear. "
-                    "Fix: load the driver module that provides it on the host (nvidia_uvm for /dev/nvidia-uvm*), "
-                    "then 'phoenix-gpu doctor'";
+    return c.path +
+           " does not exist in the container: the host node was missing at start and did not appear. "
+           "Fix: load the driver module that provides it on the host (nvidia_uvm for /dev/nvidia-uvm*), "
+           "then 'phoenix-gpu doctor'";
   }
   if (c.result == NodeResult::WrongType) {
     return c.path + " is " + c.detail + ". Fix: restart the container once the host node exists";
@@ -262,15 +266,17 @@ std::string explain(const NodeCheck& c) {
     return c.path + " " + c.detail + " (stale after a driver reload?). Fix: restart the container";
   }
   if (c.result == NodeResult::Denied) {
-    return c.path + " is denied by the device cgroup (EPERM) although the hooks allow a denied node at every "
-                    "start: an lxc.cgroup*.devices.deny line for it, a missing start-host hook (the snippet not "
-                    "included), or rules changed while the container runs (on cgroup2 a live devices.allow turns a "
-                    "container that allowed every device into an allow-list). Fix: remove the deny line, include the "
-                    "snippet, or restart the container";
+    return c.path +
+           " is denied by the device cgroup (EPERM) although the hooks allow a denied node at every "
+           "start: an lxc.cgroup*.devices.deny line for it, a missing start-host hook (the snippet not "
+           "included), or rules changed while the container runs (on cgroup2 a live devices.allow turns a "
+           "container that allowed every device into an allow-list). Fix: remove the deny line, include the "
+           "snippet, or restart the container";
   }
   if (c.result == NodeResult::NoDriver) {
-    return c.path + " is allowed but has no driver behind it (" + c.detail + "). Fix: check the host driver with "
-                    "'phoenix-gpu doctor'";
+    return c.path + " is allowed but has no driver behind it (" + c.detail +
+           "). Fix: check the host driver with "
+           "'phoenix-gpu doctor'";
   }
   if (c.result == NodeResult::Pending) return c.path + " is pending: " + c.detail;
   if (c.result == NodeResult::HostChanged) return c.path + ": " + c.detail;

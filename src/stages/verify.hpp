@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "plan/device_plan.hpp"
 #include "base/error.hpp"
 #include "host/host_discovery.hpp"
+#include "plan/device_plan.hpp"
 #include "plan/status_file.hpp"
 
 namespace phx {
@@ -34,7 +34,8 @@ std::vector<NodeCheck> merge_checks(const std::vector<PlannedNode>& nodes, const
 
 // What verified means: the not-pending nodes checked inside the container,
 // all of them against the host below `root` (merge_checks).
-Result<std::vector<NodeCheck>> verify_plan(LxcContainer& c, const std::vector<PlannedNode>& nodes, const HostRoot& root);
+Result<std::vector<NodeCheck>> verify_plan(LxcContainer& c, const std::vector<PlannedNode>& nodes,
+                                           const HostRoot& root);
 
 // list_directory("/dev") and its subdirectories, inside the container.
 Result<std::string> list_dev_in_container(LxcContainer& c);

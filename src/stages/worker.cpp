@@ -12,26 +12,26 @@
 #include <set>
 
 #include "base/capabilities.hpp"
-#include "base/priority.hpp"
 #include "base/clock.hpp"
-#include "plan/config.hpp"
-#include "lxc/container_config.hpp"
+#include "base/logging.hpp"
+#include "base/priority.hpp"
+#include "base/text.hpp"
+#include "base/unique_fd.hpp"
 #include "fs/device_cgroup.hpp"
-#include "lxc/cgroup_v2.hpp"
-#include "stages/hook_runtime.hpp"
-#include "stages/driver_stage.hpp"
-#include "plan/host_check.hpp"
 #include "fs/host_nodes.hpp"
 #include "fs/hotplug.hpp"
+#include "lxc/cgroup_v2.hpp"
+#include "lxc/container_config.hpp"
 #include "lxc/container_init.hpp"
-#include "base/logging.hpp"
 #include "lxc/lxc_container.hpp"
+#include "plan/config.hpp"
+#include "plan/host_check.hpp"
 #include "plan/plan_file.hpp"
 #include "plan/policy.hpp"
 #include "plan/state_dir.hpp"
 #include "plan/status_file.hpp"
-#include "base/text.hpp"
-#include "base/unique_fd.hpp"
+#include "stages/driver_stage.hpp"
+#include "stages/hook_runtime.hpp"
 #include "stages/verify.hpp"
 #include "stages/worker_decisions.hpp"
 
@@ -59,7 +59,8 @@ UniqueFd watch_host_dirs(const HostRoot& root, const std::vector<PlannedNode>& n
 std::string first_failing(const std::vector<NodeCheck>& checks, bool simulated) {
   if (checks.empty()) return "the nodes could not be checked inside the container";
   for (const auto& k : checks)
-    if (!k.passed(simulated)) return k.path + " " + std::string(to_string(k.result)) + (k.detail.empty() ? "" : ": " + k.detail);
+    if (!k.passed(simulated))
+      return k.path + " " + std::string(to_string(k.result)) + (k.detail.empty() ? "" : ": " + k.detail);
   return "";
 }
 
@@ -72,7 +73,9 @@ void drain(int fd) {
 class Worker {
  public:
   Worker(std::string name, std::string lxcpath, HostConfig cfg)
-      : name_(std::move(name)), lxcpath_(std::move(lxcpath)), cfg_(std::move(cfg)),
+      : name_(std::move(name)),
+        lxcpath_(std::move(lxcpath)),
+        cfg_(std::move(cfg)),
         state_{state_base(cfg_.state_dir), lxcpath_, name_} {}
 
   int run();
@@ -271,8 +274,8 @@ void Worker::end(GpuState state, std::string message) {
 
 std::unique_ptr<DeviceCgroup> Worker::open_device_cgroup(LxcContainer& c, const InitProcess& init) {
   auto proc_cgroup = init.read("cgroup");
-  auto cg = proc_cgroup ? detect_device_cgroup(*proc_cgroup)
-                        : Result<std::unique_ptr<DeviceCgroup>>(proc_cgroup.error());
+  auto cg =
+      proc_cgroup ? detect_device_cgroup(*proc_cgroup) : Result<std::unique_ptr<DeviceCgroup>>(proc_cgroup.error());
   if (!cg) {
     spdlog::warn("device cgroup: {}", cg.error().message());
     return nullptr;
@@ -286,7 +289,7 @@ std::unique_ptr<DeviceCgroup> Worker::open_device_cgroup(LxcContainer& c, const 
 }
 
 Worker::VerifyEnd Worker::verify_until(LxcContainer& c, const InitProcess& init, DeviceCgroup* cgroup,
-                                      Clock::time_point deadline, std::vector<NodeCheck>& checks) {
+                                       Clock::time_point deadline, std::vector<NodeCheck>& checks) {
   // Kept until the worker exits: closing an inotify instance waits for an
   // RCU grace period (10-20 ms), which must not fall between the last check
   // and recording "verified".
@@ -435,10 +438,10 @@ int run_worker(const std::string& name, const std::string& lxcpath) {
   // files, and what liblxc attach and the driver installer use (attaching to an id-mapped container fails with
   // EPERM without SETFCAP), and leaving the idle priority it was started at
   // (SYS_NICE). Module loading, raw I/O, the network: dropped.
-  if (auto ok = keep_only_capabilities({CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
-                                        CAP_FOWNER, CAP_CHOWN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_SYS_CHROOT,
-                                        CAP_KILL, CAP_SYS_RESOURCE, CAP_MKNOD, CAP_AUDIT_WRITE, CAP_SETFCAP,
-                                        CAP_SYS_NICE});
+  if (auto ok =
+          keep_only_capabilities({CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,
+                                  CAP_CHOWN, CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_SYS_CHROOT, CAP_KILL,
+                                  CAP_SYS_RESOURCE, CAP_MKNOD, CAP_AUDIT_WRITE, CAP_SETFCAP, CAP_SYS_NICE});
       !ok) {
     spdlog::warn("capability drop failed, the worker keeps its capabilities: {}", ok.error().message());
   }

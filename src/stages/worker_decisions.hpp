@@ -7,8 +7,8 @@
 #include <functional>
 #include <vector>
 
-#include "plan/device_plan.hpp"
 #include "host/host_discovery.hpp"
+#include "plan/device_plan.hpp"
 #include "plan/status_file.hpp"
 
 namespace phx {

@@ -72,7 +72,8 @@ inline Verdict compare(const std::string& lxcpath, const std::string& name, bool
       v.detail = v.agree ? "invalid, liblxc refuses too: " + ours.reason
                          : "reader says invalid (" + ours.reason + ") but liblxc loads it";
       return v;
-    case LxcConfigRead::Outcome::Read: break;
+    case LxcConfigRead::Outcome::Read:
+      break;
   }
   auto theirs = read_config_with_liblxc(name, lxcpath, path);
   if (!theirs && ours.values.environment_subkeys && !liblxc_support().environment_subkeys) {
@@ -82,8 +83,8 @@ inline Verdict compare(const std::string& lxcpath, const std::string& name, bool
     // reader reads the subkeys is compared where liblxc knows them (LXC 7.0)
     // and fixed by the unit test's expected values.
     v.agree = true;
-    v.detail = "read " + show(ours.values) + "; this liblxc refuses the subkeys, as LXC will at start: " +
-               theirs.error().message();
+    v.detail = "read " + show(ours.values) +
+               "; this liblxc refuses the subkeys, as LXC will at start: " + theirs.error().message();
     return v;
   }
   if (!theirs) {

@@ -4,12 +4,12 @@
 #include <cstdint>
 #include <string>
 
-#include "plan/config.hpp"
 #include "fs/device_cgroup.hpp"
-#include "stages/mount_stage.hpp"
+#include "plan/config.hpp"
 #include "plan/plan_file.hpp"
 #include "plan/policy.hpp"
 #include "plan/status_file.hpp"
+#include "stages/mount_stage.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
@@ -24,11 +24,21 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       break;
     }
-    case 1: (void)phx::status_from_json(text, "status.json"); break;
-    case 2: (void)phx::mount_report_from_json(text, "mount.json"); break;
-    case 3: (void)phx::parse_host_config(text, "config.toml"); break;
-    case 4: (void)phx::parse_policy(text, phx::HostConfig{}); break;
-    case 5: (void)phx::v1_list_covers(text, phx::CgroupRule{'c', 195, 0, "rwm"}); break;
+    case 1:
+      (void)phx::status_from_json(text, "status.json");
+      break;
+    case 2:
+      (void)phx::mount_report_from_json(text, "mount.json");
+      break;
+    case 3:
+      (void)phx::parse_host_config(text, "config.toml");
+      break;
+    case 4:
+      (void)phx::parse_policy(text, phx::HostConfig{});
+      break;
+    case 5:
+      (void)phx::v1_list_covers(text, phx::CgroupRule{'c', 195, 0, "rwm"});
+      break;
   }
   return 0;
 }

@@ -57,7 +57,8 @@ const std::string& root() {
 
 std::string value_bytes(Input& in) {
   // No 'l', 'x', 'c' or '.': a line end inside a value cannot start a key.
-  static const char kAlphabet[] = {' ', '\t', '=', '"', '\'', '#', '\r', '\n', '\f', '\0', 'A', 'B', '1', '_', ':', 'v'};
+  static const char kAlphabet[] = {' ',  '\t', '=', '"', '\'', '#', '\r', '\n',
+                                   '\f', '\0', 'A', 'B', '1',  '_', ':',  'v'};
   std::string v;
   for (int n = in.byte() % 12; n > 0; --n) v += kAlphabet[in.byte() % sizeof(kAlphabet)];
   return v;
@@ -71,10 +72,14 @@ std::string blanks(Input& in) {
 std::string include_target(Input& in, int file_index, bool loops) {
   const std::string& r = root();
   switch (in.byte() % 8) {
-    case 0: return r + "/d";
-    case 1: return r + "/d/";
-    case 2: return r + "/missing.conf";
-    case 3: return (in.byte() % 2) ? "i1.conf" : r + "/missing-dir/";  // relative; a missing directory
+    case 0:
+      return r + "/d";
+    case 1:
+      return r + "/d/";
+    case 2:
+      return r + "/missing.conf";
+    case 3:
+      return (in.byte() % 2) ? "i1.conf" : r + "/missing-dir/";  // relative; a missing directory
     default: {
       // Without loops only "later" files: i<k> includes i<m> with m > k.
       int target = in.byte() % 4;
@@ -85,23 +90,37 @@ std::string include_target(Input& in, int file_index, bool loops) {
 }
 
 std::string line(Input& in, int file_index, bool loops) {
-  static const char* const kIdmaps[] = {"u 0 100000 65536", "g 0 100000 65536", "u 0 1 2",       "u\t0\t7\t1 ",
-                                        "u 0 -1 1",         "u 00 1 1",         "u 0 0x10 1",    "u 0 99999999999 1",
-                                        "x 0 1 1",          "u 0 1",            "u 0 4294967295 1", "u 1 2 3 4"};
-  static const char* const kOther[] = {"lxc.uts.name = fuzz", "lxc.arch = amd64", "lxc.tty.max = 2",
-                                       "lxc.cgroup2.devices.allow = c 195:255 rw", "lxc.hook.mount =",
-                                       "lxc.apparmor.profile = unconfined"};
+  static const char* const kIdmaps[] = {
+      "u 0 100000 65536", "g 0 100000 65536",  "u 0 1 2", "u\t0\t7\t1 ", "u 0 -1 1",         "u 00 1 1",
+      "u 0 0x10 1",       "u 0 99999999999 1", "x 0 1 1", "u 0 1",       "u 0 4294967295 1", "u 1 2 3 4"};
+  static const char* const kOther[] = {"lxc.uts.name = fuzz", "lxc.arch = amd64",
+                                       "lxc.tty.max = 2",     "lxc.cgroup2.devices.allow = c 195:255 rw",
+                                       "lxc.hook.mount =",    "lxc.apparmor.profile = unconfined"};
   std::string key, value;
   switch (in.byte() % 10) {
     case 0:
     case 1:
-    case 2: key = "lxc.environment"; value = value_bytes(in); break;
-    case 3: key = "lxc.environment"; break;  // clears
-    case 4: key = "lxc.include"; value = include_target(in, file_index, loops); break;
-    case 5: key = "lxc.idmap"; value = (in.byte() % 4) ? kIdmaps[in.byte() % 12] : ""; break;
-    case 6: return blanks(in) + "# lxc.environment = COMMENT=1";
-    case 7: return kOther[in.byte() % 6];
-    case 8: return blanks(in) + "foreign line = x";
+    case 2:
+      key = "lxc.environment";
+      value = value_bytes(in);
+      break;
+    case 3:
+      key = "lxc.environment";
+      break;  // clears
+    case 4:
+      key = "lxc.include";
+      value = include_target(in, file_index, loops);
+      break;
+    case 5:
+      key = "lxc.idmap";
+      value = (in.byte() % 4) ? kIdmaps[in.byte() % 12] : "";
+      break;
+    case 6:
+      return blanks(in) + "# lxc.environment = COMMENT=1";
+    case 7:
+      return kOther[in.byte() % 6];
+    case 8:
+      return blanks(in) + "foreign line = x";
     case 9: {
       // LXC 7's subkeys (items, clears), and keys no LXC has.
       static const char* const kKeys[] = {"lxc.environment.runtime", "lxc.environment.hooks", "lxc.environmentX",
@@ -113,9 +132,14 @@ std::string line(Input& in, int file_index, bool loops) {
     }
   }
   switch (in.byte() % 4) {
-    case 1: value = "\"" + value + "\""; break;
-    case 2: value = "'" + value + "'"; break;
-    default: break;
+    case 1:
+      value = "\"" + value + "\"";
+      break;
+    case 2:
+      value = "'" + value + "'";
+      break;
+    default:
+      break;
   }
   return blanks(in) + key + blanks(in) + "=" + blanks(in) + value + blanks(in);
 }
@@ -125,9 +149,15 @@ std::string file_text(Input& in, int file_index, bool loops) {
   for (int n = in.byte() % 8; n > 0 && !in.done(); --n) {
     text += line(in, file_index, loops);
     switch (in.byte() % 4) {
-      case 0: text += "\r\n"; break;
-      case 1: text += "\r"; break;
-      default: text += "\n"; break;
+      case 0:
+        text += "\r\n";
+        break;
+      case 1:
+        text += "\r";
+        break;
+      default:
+        text += "\n";
+        break;
     }
   }
   return text;

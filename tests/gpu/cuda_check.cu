@@ -25,9 +25,9 @@ namespace {
   std::exit(1);
 }
 
-#define CHECK(call)                        \
-  do {                                     \
-    cudaError_t err_ = (call);             \
+#define CHECK(call)                             \
+  do {                                          \
+    cudaError_t err_ = (call);                  \
     if (err_ != cudaSuccess) fail(#call, err_); \
   } while (0)
 

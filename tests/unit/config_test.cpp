@@ -8,8 +8,8 @@
 namespace phx {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
+using ::testing::HasSubstr;
 
 const std::string kPath = "/etc/phoenix-gpu-hooks/config.toml";
 
@@ -140,7 +140,10 @@ TEST(Config, NonAsciiOnlyInComments) {
   expect_error("[log]\ndir = \"/var/log/\xc3\xa9\"\n", std::string("line 2: ") + kWhy);
   expect_error("[log]\ndir = '/var/log/\xc3\xa9'\n", std::string("line 2: ") + kWhy);
   expect_error("[log]\ndir = '/x' \xc2\xa1\n", std::string("line 2: ") + kWhy);
-  expect_error("[driver_install]\ncommand = \"\"\"a \\\n\xe3\x80\x81" "b\"\"\"\n", std::string("line 3: ") + kWhy);
+  expect_error(
+      "[driver_install]\ncommand = \"\"\"a \\\n\xe3\x80\x81"
+      "b\"\"\"\n",
+      std::string("line 3: ") + kWhy);
   // A '#' inside a string starts no comment.
   expect_error("[log]\ndir = \"#\xc3\xa9\"\n", std::string("line 2: ") + kWhy);
   expect_error("[driver_install]\ncommand = '''#\n\xc3\xa9'''\n", std::string("line 3: ") + kWhy);

@@ -8,9 +8,9 @@
 namespace phx {
 namespace {
 
+using test::TempDir;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using test::TempDir;
 
 CgroupRule rule(int major, int minor) { return CgroupRule{'c', major, minor, "rw"}; }
 

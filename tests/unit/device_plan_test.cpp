@@ -8,9 +8,9 @@
 namespace phx {
 namespace {
 
+using test::FixtureHost;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using test::FixtureHost;
 
 // "/dev/nvidia0 195:0 0666 0:0" per node: what the plan gives, in order.
 std::vector<std::string> nodes(const DevicePlan& p) {
@@ -245,9 +245,9 @@ TEST_F(DevicePlanMig, NoCapsMajorIsPending) {
   h.write("proc/devices", test::proc_devices({{195, "nvidia"}, {238, "nvidia-uvm"}}));
   auto p = plan_for(h, "1", "utility", true);
   ASSERT_TRUE(p) << p.error().message();
-  EXPECT_THAT(nodes(*p), ElementsAre("/dev/nvidiactl 195:255 0666 0:0", "/dev/nvidia0 195:0 0666 0:0",
-                                     "/dev/nvidia-caps/nvidia-cap1 0:1 0400 0:0",
-                                     "/dev/nvidia-caps/nvidia-cap12 0:12 0444 0:0"));
+  EXPECT_THAT(nodes(*p),
+              ElementsAre("/dev/nvidiactl 195:255 0666 0:0", "/dev/nvidia0 195:0 0666 0:0",
+                          "/dev/nvidia-caps/nvidia-cap1 0:1 0400 0:0", "/dev/nvidia-caps/nvidia-cap12 0:12 0444 0:0"));
   EXPECT_THAT(p->nodes[2].pending, HasSubstr("no 'nvidia-caps' major"));
   EXPECT_THAT(p->nodes[3].pending, HasSubstr("no 'nvidia-caps' major"));
   EXPECT_THAT(rules(*p), ElementsAre("c 195:255 rw", "c 195:0 rw"));

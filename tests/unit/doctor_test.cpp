@@ -12,12 +12,12 @@
 namespace phx {
 namespace {
 
+using test::FixtureHost;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-using test::FixtureHost;
 using S = Finding::Severity;
 
 std::vector<Finding> about(const DoctorReport& r, const std::string& topic, S severity) {

@@ -10,9 +10,9 @@
 
 #include <cstdlib>
 
-#include "fs/bind_mount.hpp"
-#include "driver_tree_fixture.hpp"
 #include "base/unique_fd.hpp"
+#include "driver_tree_fixture.hpp"
+#include "fs/bind_mount.hpp"
 
 namespace phx {
 namespace {
@@ -66,7 +66,8 @@ class DriverBind : public ::testing::TestWithParam<bool> {
     char buf[256];
     ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
     if (n < 0) return path + ": not a link";
-    if (std::string(buf, static_cast<std::size_t>(n)) != target) return path + " -> " + std::string(buf, static_cast<std::size_t>(n));
+    if (std::string(buf, static_cast<std::size_t>(n)) != target)
+      return path + " -> " + std::string(buf, static_cast<std::size_t>(n));
     return {};
   }
 
@@ -83,13 +84,14 @@ TEST_P(DriverBind, DebianLayoutGetsMultiarchLinksAndBinaries) {
     auto r = bind_driver_files(s, host, root_fd);
     if (!r.skipped.empty()) return "skipped " + r.skipped[0].first + ": " + r.skipped[0].second;
     const std::string lib = rootfs + "/usr/lib/x86_64-linux-gnu/";
-    for (const auto& m : {bound_ro(lib + "libcuda.so.535.261.03", test::elf_ident('\2')),
-                          bound_ro(rootfs + "/usr/lib/i386-linux-gnu/libcuda.so.535.261.03", test::elf_ident('\1')),
-                          bound_ro(rootfs + "/usr/bin/nvidia-smi", test::elf_ident('\2')),
-                          bound_ro(rootfs + "/usr/bin/nvidia-cuda-mps-server", test::elf_ident('\2')),
-                          link_is(lib + "libcuda.so.1", "libcuda.so.535.261.03"), link_is(lib + "libcuda.so", "libcuda.so.1"),
-                          link_is(lib + "libnvidia-nvvm.so.4", "libnvidia-nvvm.so.535.261.03"),
-                          link_is(rootfs + "/usr/lib/i386-linux-gnu/libcuda.so.1", "libcuda.so.535.261.03")}) {
+    for (const auto& m :
+         {bound_ro(lib + "libcuda.so.535.261.03", test::elf_ident('\2')),
+          bound_ro(rootfs + "/usr/lib/i386-linux-gnu/libcuda.so.535.261.03", test::elf_ident('\1')),
+          bound_ro(rootfs + "/usr/bin/nvidia-smi", test::elf_ident('\2')),
+          bound_ro(rootfs + "/usr/bin/nvidia-cuda-mps-server", test::elf_ident('\2')),
+          link_is(lib + "libcuda.so.1", "libcuda.so.535.261.03"), link_is(lib + "libcuda.so", "libcuda.so.1"),
+          link_is(lib + "libnvidia-nvvm.so.4", "libnvidia-nvvm.so.535.261.03"),
+          link_is(rootfs + "/usr/lib/i386-linux-gnu/libcuda.so.1", "libcuda.so.535.261.03")}) {
       if (!m.empty()) return m;
     }
     return {};
@@ -126,7 +128,8 @@ TEST_P(DriverBind, HostileLayoutTouchesNothingOutside) {
     if (r.bound != std::vector<std::string>{"/usr/bin/nvidia-cuda-mps-server"}) return "bound the wrong set";
     for (const auto& [p, why] : r.skipped) {
       if (p == "/usr/bin/nvidia-smi" && why.find("a symlink") == std::string::npos) return p + ": " + why;
-      if (p == "/usr/bin/nvidia-cuda-mps-control" && why.find("a directory") == std::string::npos) return p + ": " + why;
+      if (p == "/usr/bin/nvidia-cuda-mps-control" && why.find("a directory") == std::string::npos)
+        return p + ": " + why;
     }
     return r.skipped.size() == s.files.size() - 1 ? "" : "not every other file skipped";
   });
@@ -136,18 +139,20 @@ TEST_P(DriverBind, HostileLayoutTouchesNothingOutside) {
 
 TEST_P(DriverBind, AfterAnUpgradeTheOldVersionIsGone) {
   const std::string lib = "rootfs/usr/lib/x86_64-linux-gnu/";
-  d.write(lib + "libcuda.so.470.256.02", "");               // our mount point of the last start
+  d.write(lib + "libcuda.so.470.256.02", "");                // our mount point of the last start
   d.write(lib + "libnvidia-ml.so.470.256.02", "installed");  // the container's own: kept
-  d.write(lib + "libfoo.so.1.2.3", "");                     // not a driver library: kept
+  d.write(lib + "libfoo.so.1.2.3", "");                      // not a driver library: kept
   d.symlink("libcuda.so.470.256.02", lib + "libcuda.so.1");
-  d.write(lib + "libnvidia-cfg.so.1", "a file");            // not a link: left alone
+  d.write(lib + "libnvidia-cfg.so.1", "a file");  // not a link: left alone
   auto s = set("utility,compute");
   const HostRoot host(host_.root());
   const std::string rootfs = d.path("rootfs");
   run([&](int root_fd) -> std::string {
     auto r = bind_driver_files(s, host, root_fd);
-    if (r.removed != std::vector<std::string>{"/usr/lib/x86_64-linux-gnu/libcuda.so.470.256.02"}) return "removed wrong";
-    if (r.skipped.size() != 1 || r.skipped[0].first != "/usr/lib/x86_64-linux-gnu/libnvidia-cfg.so.1") return "skipped wrong";
+    if (r.removed != std::vector<std::string>{"/usr/lib/x86_64-linux-gnu/libcuda.so.470.256.02"})
+      return "removed wrong";
+    if (r.skipped.size() != 1 || r.skipped[0].first != "/usr/lib/x86_64-linux-gnu/libnvidia-cfg.so.1")
+      return "skipped wrong";
     return link_is(rootfs + "/usr/lib/x86_64-linux-gnu/libcuda.so.1", "libcuda.so.535.261.03");
   });
   EXPECT_FALSE(d.exists(lib + "libcuda.so.470.256.02"));

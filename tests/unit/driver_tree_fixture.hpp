@@ -21,7 +21,12 @@ inline std::string read_binary(const std::string& path) {
   return ss.str();
 }
 
-inline std::string elf_ident(char elf_class) { return std::string("\x7f" "ELF") + elf_class + std::string(11, '\0'); }
+inline std::string elf_ident(char elf_class) {
+  return std::string(
+             "\x7f"
+             "ELF") +
+         elf_class + std::string(11, '\0');
+}
 
 // Lays the fixture into h: usr/... from the manifest, etc/ld.so.conf(.d),
 // and etc/ld.so.cache unless with_cache is false.

@@ -9,14 +9,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "fixture_host.hpp"
 #include "base/unique_fd.hpp"
+#include "fixture_host.hpp"
 
 namespace phx {
 namespace {
 
-using ::testing::HasSubstr;
 using test::TempDir;
+using ::testing::HasSubstr;
 
 TEST(WriteExistingFile, WritesButNeverCreates) {
   TempDir t;

@@ -89,14 +89,14 @@ void FixtureHost::add_gpu(const std::string& bus, int minor, const std::string& 
   write("proc/driver/nvidia/gpus/" + bus + "/information",
         "Model: \t\t " + model + "\nIRQ:   \t\t 41\nGPU UUID: \t " + uuid +
             "\nVideo BIOS: \t 96.00.a5.00.1a\nBus Type: \t PCIe\nDMA Size: \t 52 bits\nDMA Mask: \t 0xfffffffffffff\n"
-            "Bus Location: \t " + bus + "\nDevice Minor: \t " + std::to_string(minor) +
-            "\nGPU Firmware: \t 580.159.04\nGPU Excluded:\t " + (excluded ? "Yes" : "No") + "\n");
+            "Bus Location: \t " +
+            bus + "\nDevice Minor: \t " + std::to_string(minor) + "\nGPU Firmware: \t 580.159.04\nGPU Excluded:\t " +
+            (excluded ? "Yes" : "No") + "\n");
 }
 
 void FixtureHost::add_cap(const std::string& rel, int minor, mode_t mode) {
-  write("proc/driver/nvidia/capabilities/" + rel, "DeviceFileMinor: " + std::to_string(minor) +
-                                                      "\nDeviceFileMode: " + std::to_string(mode) +
-                                                      "\nDeviceFileModify: 1\n");
+  write("proc/driver/nvidia/capabilities/" + rel, "DeviceFileMinor: " + std::to_string(minor) + "\nDeviceFileMode: " +
+                                                      std::to_string(mode) + "\nDeviceFileModify: 1\n");
 }
 
 void FixtureHost::set_params(unsigned uid, unsigned gid, mode_t mode) {
@@ -113,14 +113,17 @@ void FixtureHost::h200(FixtureHost& h) {
   h.write("proc/driver/nvidia/gpus/0000:00:06.0/information", read_fixture("gpu-0000:00:06.0-information.txt"));
   h.write("proc/devices", read_fixture("proc-devices.txt"));
   h.write("proc/driver/nvidia-caps/mig-minors", read_fixture("proc-driver-nvidia-caps-mig-minors.txt"));
-  h.write("proc/modules", "nvidia_uvm 2076672 0 - Live 0x0000000000000000 (OE)\nnvidia 14381056 1 nvidia_uvm, Live 0x0000000000000000 (OE)\n");
+  h.write("proc/modules",
+          "nvidia_uvm 2076672 0 - Live 0x0000000000000000 (OE)\nnvidia 14381056 1 nvidia_uvm, Live 0x0000000000000000 "
+          "(OE)\n");
   h.mkdir("dev");
 }
 
 void FixtureHost::multi_gpu(FixtureHost& h) {
   h.write("proc/driver/nvidia/version", read_fixture("proc-driver-nvidia-version.txt"));
   h.write("proc/driver/nvidia/params", read_fixture("proc-driver-nvidia-params.txt"));
-  h.write("proc/devices", proc_devices({{195, "nvidia"}, {195, "nvidiactl"}, {238, "nvidia-uvm"}, {241, "nvidia-caps"}}));
+  h.write("proc/devices",
+          proc_devices({{195, "nvidia"}, {195, "nvidiactl"}, {238, "nvidia-uvm"}, {241, "nvidia-caps"}}));
   h.write("proc/modules", "nvidia_uvm 2076672 0 - Live 0x0 (OE)\nnvidia 14381056 1 nvidia_uvm, Live 0x0 (OE)\n");
   h.add_gpu("0000:01:00.0", 2, kMultiUuids[0], "NVIDIA A100");
   h.add_gpu("0000:41:00.0", 0, kMultiUuids[1], "NVIDIA A100");

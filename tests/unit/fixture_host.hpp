@@ -22,7 +22,7 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
 
   void write(const std::string& rel, const std::string& content);  // creates parent dirs
-  void mkdir(const std::string& rel);                               // mkdir -p
+  void mkdir(const std::string& rel);                              // mkdir -p
   void symlink(const std::string& target, const std::string& rel);
   void remove(const std::string& rel);
   bool exists(const std::string& rel) const;  // lstat: a dangling symlink exists

@@ -61,8 +61,8 @@ TEST(NodeResult, EveryResultHasOneNameThatParsesBack) {
   }
   // The names status.json carried while they were strings: files written
   // by an older worker still read.
-  for (const char* n : {"ok", "no-driver", "denied", "missing", "wrong-type", "wrong-rdev", "error", "pending",
-                        "host-changed"}) {
+  for (const char* n :
+       {"ok", "no-driver", "denied", "missing", "wrong-type", "wrong-rdev", "error", "pending", "host-changed"}) {
     EXPECT_TRUE(parse_node_result(n)) << n;
   }
   EXPECT_FALSE(parse_node_result("fine"));

@@ -3,15 +3,15 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "plan/device_plan.hpp"
 #include "fixture_host.hpp"
+#include "plan/device_plan.hpp"
 #include "stages/verify.hpp"
 
 namespace phx {
 namespace {
 
-using ::testing::HasSubstr;
 using test::FixtureHost;
+using ::testing::HasSubstr;
 
 // The plan for `caps` on the H200 host as it is now.
 DevicePlan plan_now(const FixtureHost& h, const std::string& caps = "compute,utility") {
@@ -77,7 +77,8 @@ TEST(HostCheck, GpuFallenOffTheBus) {
   const PlannedNode gpu = node(p, "/dev/nvidia0");  // index 1, bus 0000:41:00.0
   h.remove("proc/driver/nvidia/gpus/0000:41:00.0");
   const HostSnapshot now = h.discover();
-  EXPECT_THAT(host_node_problem(gpu, now), HasSubstr("GPU " + std::string(test::kMultiUuids[1]) + " is no longer on the host"));
+  EXPECT_THAT(host_node_problem(gpu, now),
+              HasSubstr("GPU " + std::string(test::kMultiUuids[1]) + " is no longer on the host"));
   EXPECT_EQ(host_node_problem(node(p, "/dev/nvidia2"), now), "");  // the others are still there
   EXPECT_EQ(host_node_problem(node(p, "/dev/nvidiactl"), now), "");
 }

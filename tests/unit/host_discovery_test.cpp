@@ -10,8 +10,8 @@
 namespace phx {
 namespace {
 
-using ::testing::HasSubstr;
 using test::FixtureHost;
+using ::testing::HasSubstr;
 
 std::string all_messages(const std::vector<Error>& errors) {
   std::string out;
@@ -163,7 +163,8 @@ const std::string kInfo = "gpu-0000:00:06.0-information.txt";
 INSTANTIATE_TEST_SUITE_P(
     Files, DiscoveryMalformed,
     ::testing::Values(
-        Malformed{"VersionGarbage", "proc/driver/nvidia/version", "\x89PNG\r\n\x1a\n", "does not start with 'NVRM version:'"},
+        Malformed{"VersionGarbage", "proc/driver/nvidia/version", "\x89PNG\r\n\x1a\n",
+                  "does not start with 'NVRM version:'"},
         Malformed{"VersionTruncated", "proc/driver/nvidia/version", "NVRM version: NVIDIA UNIX Open Kernel Mod",
                   "no version number"},
         Malformed{"VersionNul", "proc/driver/nvidia/version", std::string("NVRM version: 580.1\0\0", 21), "NUL bytes"},
@@ -178,8 +179,8 @@ INSTANTIATE_TEST_SUITE_P(
                   "duplicate name 'config'"},
         Malformed{"CapMissingMinor", "proc/driver/nvidia/capabilities/mig/config", "DeviceFileMode: 256\n",
                   "no 'DeviceFileMinor' line"},
-        Malformed{"InfoTruncated", "proc/driver/nvidia/gpus/0000:00:06.0/information", "Model: \t\t NVIDIA H200\nGPU UU",
-                  "no 'Device Minor' line", true},
+        Malformed{"InfoTruncated", "proc/driver/nvidia/gpus/0000:00:06.0/information",
+                  "Model: \t\t NVIDIA H200\nGPU UU", "no 'Device Minor' line", true},
         Malformed{"InfoBinary", "proc/driver/nvidia/gpus/0000:00:06.0/information",
                   std::string("Device Minor: 0\n\0\0\xff\xfe", 20), "NUL bytes", true},
         Malformed{"InfoMissingUuid", "proc/driver/nvidia/gpus/0000:00:06.0/information",
@@ -257,13 +258,13 @@ TEST(OrderGpus, SharedBusLocation) {
   std::vector<GpuInfo> gpus = {test::gpu(-1, "GPU-a", "0000:01:00.0", 0), test::gpu(-1, "GPU-b", "0000:01:00.0", 1)};
   auto problems = order_gpus(gpus, "/proc/driver/nvidia/gpus");
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_EQ(problems[0].message(),
-            "parse '/proc/driver/nvidia/gpus': two GPUs share a bus location or Device Minor");
+  EXPECT_EQ(problems[0].message(), "parse '/proc/driver/nvidia/gpus': two GPUs share a bus location or Device Minor");
 }
 
 TEST(OrderGpus, SharedMinorFoundWhereverItsGpusSort) {
   // Neighbours in bus order: both checks see it.
-  std::vector<GpuInfo> adjacent = {test::gpu(-1, "GPU-a", "0000:01:00.0", 3), test::gpu(-1, "GPU-b", "0000:02:00.0", 3)};
+  std::vector<GpuInfo> adjacent = {test::gpu(-1, "GPU-a", "0000:01:00.0", 3),
+                                   test::gpu(-1, "GPU-b", "0000:02:00.0", 3)};
   EXPECT_EQ(all_messages(order_gpus(adjacent, "/g")),
             "parse '/g': two GPUs share a bus location or Device Minor\n"
             "parse '/g': Device Minor 3 appears twice\n");

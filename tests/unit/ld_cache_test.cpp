@@ -10,10 +10,10 @@
 namespace phx {
 namespace {
 
-using ::testing::ElementsAre;
-using ::testing::HasSubstr;
 using test::nvidia535_dir;
 using test::read_binary;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 
 const std::string kPath = "/etc/ld.so.cache";
 

@@ -81,7 +81,8 @@ std::string harness_config(bool unpriv, const std::string& extra) {
   for (const char* v : {"cgroup", "cgroup2"}) {
     c += std::string("lxc.") + v + ".devices.deny = a\n";
     c += std::string("lxc.") + v + ".devices.allow = c *:* m\n";
-    for (const char* d : {"1:3", "1:5", "5:0", "136:*"}) c += std::string("lxc.") + v + ".devices.allow = c " + d + " rwm\n";
+    for (const char* d : {"1:3", "1:5", "5:0", "136:*"})
+      c += std::string("lxc.") + v + ".devices.allow = c " + d + " rwm\n";
   }
   c += "lxc.include = ${R}/lxc/ct/nvidia.conf\n";
   c += "lxc.environment = NVIDIA_VISIBLE_DEVICES=all\nlxc.environment = NVIDIA_DRIVER_CAPABILITIES=compute,utility\n";
@@ -90,9 +91,10 @@ std::string harness_config(bool unpriv, const std::string& extra) {
 
 TEST(LxcConfigReader, HarnessConfigsWithTheSnippet) {
   for (bool unpriv : {false, true}) {
-    for (const char* extra : {"", "lxc.hook.mount =\n", "lxc.environment =\nlxc.environment = NVIDIA_VISIBLE_DEVICES=1\n",
-                              "lxc.environment = PHOENIX_GPU_REQUIRED=1\nlxc.environment = PHOENIX_GPU_VERIFY_TIMEOUT=3\n",
-                              "lxc.hook.version = 1\n"}) {
+    for (const char* extra :
+         {"", "lxc.hook.mount =\n", "lxc.environment =\nlxc.environment = NVIDIA_VISIBLE_DEVICES=1\n",
+          "lxc.environment = PHOENIX_GPU_REQUIRED=1\nlxc.environment = PHOENIX_GPU_VERIFY_TIMEOUT=3\n",
+          "lxc.hook.version = 1\n"}) {
       Tree t;
       t.write("lxc/ct/nvidia.conf", source_file("lxc-conf-snippets/nvidia.conf.in"));
       t.config(harness_config(unpriv, extra));
@@ -114,10 +116,12 @@ void proxmox_tree(const Tree& t) {
           "lxc.cgroup2.devices.allow = c 1:3 rwm\n"
           "lxc.mount.auto = cgroup:mixed proc:mixed sys:mixed\n"
           "lxc.include = ${R}/share/config/common.conf.d/\n");
-  t.write("share/config/common.conf.d/00-lxcfs.conf", "lxc.hook.mount = /usr/share/lxcfs/lxc.mount.hook\nlxc.hook.post-stop = /usr/share/lxcfs/lxc.reboot.hook\n");
+  t.write("share/config/common.conf.d/00-lxcfs.conf",
+          "lxc.hook.mount = /usr/share/lxcfs/lxc.mount.hook\nlxc.hook.post-stop = /usr/share/lxcfs/lxc.reboot.hook\n");
   t.write("share/config/common.conf.d/README", "lxc.environment = NOT_INCLUDED=1\n");
   t.write("share/config/debian.common.conf", "lxc.include = ${R}/share/config/common.conf\nlxc.cap.drop = sys_time\n");
-  t.write("share/config/userns.conf", "lxc.cgroup2.devices.allow =\nlxc.cgroup2.devices.deny =\nlxc.include = ${R}/share/config/userns.conf.d/\n");
+  t.write("share/config/userns.conf",
+          "lxc.cgroup2.devices.allow =\nlxc.cgroup2.devices.deny =\nlxc.include = ${R}/share/config/userns.conf.d/\n");
   t.write("share/config/userns.conf.d/00-lxcfs.conf", "lxc.hook.mount = /usr/share/lxcfs/lxc.mount.hook\n");
   t.write("share/config/debian.userns.conf", "lxc.include = ${R}/share/config/userns.conf\n");
 }
@@ -125,11 +129,11 @@ void proxmox_tree(const Tree& t) {
 // /var/lib/lxc/ID/config as pve-container writes it: its own lines, the
 // raw lxc.* lines of /etc/pve/lxc/ID.conf after them.
 TEST(LxcConfigReader, ProxmoxShapedConfigs) {
-  const std::string head =
-      "lxc.cgroup2.devices.allow = c 195:* rwm\n";
+  const std::string head = "lxc.cgroup2.devices.allow = c 195:* rwm\n";
   const std::string pve_priv =
       "lxc.arch = amd64\nlxc.include = ${R}/share/config/debian.common.conf\n"
-      "lxc.apparmor.profile = generated\nlxc.apparmor.raw = deny mount -> /proc/,\nlxc.apparmor.raw = deny mount -> /sys/,\n"
+      "lxc.apparmor.profile = generated\nlxc.apparmor.raw = deny mount -> /proc/,\nlxc.apparmor.raw = deny mount -> "
+      "/sys/,\n"
       "lxc.monitor.unshare = 1\nlxc.tty.max = 2\nlxc.environment = TERM=linux\nlxc.uts.name = gpu-ct\n"
       "lxc.cgroup2.memory.max = 8589934592\nlxc.cgroup2.memory.swap.max = 536870912\n"
       "lxc.rootfs.path = /var/lib/lxc/101/rootfs\nlxc.net.0.type = veth\nlxc.net.0.veth.pair = veth101i0\n"
@@ -220,19 +224,19 @@ TEST(LxcConfigReader, NulEndsTheFile) {
 
 TEST(LxcConfigReader, HandsOverWhatItCannotBeSureOf) {
   const char* cases[] = {
-      "lxc.environment = HOME\n",                      // value from the reader's environment
-      "lxc.environment = NO_SUCH_VARIABLE_X\n",        // liblxc refuses
+      "lxc.environment = HOME\n",                // value from the reader's environment
+      "lxc.environment = NO_SUCH_VARIABLE_X\n",  // liblxc refuses
       "lxc.environment = \"\n",
-      "lxc.environment\n",                             // no '='
-      "lxc.environment.runtime = HOME\n",             // LXC 7's keys take the value from the reader too
+      "lxc.environment\n",                 // no '='
+      "lxc.environment.runtime = HOME\n",  // LXC 7's keys take the value from the reader too
       "lxc.environment.hooks = NO_SUCH_VARIABLE_X\n",
-      "lxc.environment.runtimeX = A=1\n",            // keys no LXC has
+      "lxc.environment.runtimeX = A=1\n",  // keys no LXC has
       "lxc.environment.init = A=1\n",
       "lxc.environmentX = A=1\n",
       "lxc.environment\f= A=1\n",
       "lxc.include = relative.conf\n",
       "lxc.include = ${R}/missing.conf\n",
-      "lxc.include = ${R}/lxc/ct/config/\n",          // a file named as a directory
+      "lxc.include = ${R}/lxc/ct/config/\n",  // a file named as a directory
       "lxc.idmap = u 0 -1 65536\n",
       "lxc.idmap = u 0 0x10 65536\n",
       "lxc.idmap = u 00 100000 65536\n",
@@ -261,8 +265,9 @@ TEST(LxcConfigReader, IncludesFilesAndDirectoriesInLiblxcsOrder) {
   t.write("d/x.CONF", "lxc.environment = UPPER=1\n");
   fs::create_symlink(t.root() + "/d", t.root() + "/dl");
   fs::create_symlink(t.root() + "/f.conf", t.root() + "/d/link.conf");
-  t.config("lxc.environment = T=0\nlxc.include = ${R}/f.conf\nlxc.include = ${R}/d\nlxc.include = ${R}/d/\n"
-           "lxc.include = ${R}/dl\nlxc.include =\nlxc.include = \"${R}/f.conf\"\nlxc.environment = T=1\n");
+  t.config(
+      "lxc.environment = T=0\nlxc.include = ${R}/f.conf\nlxc.include = ${R}/d\nlxc.include = ${R}/d/\n"
+      "lxc.include = ${R}/dl\nlxc.include =\nlxc.include = \"${R}/f.conf\"\nlxc.environment = T=1\n");
   expect(t, Outcome::Read);
   auto env = env_of(t);
   EXPECT_EQ(env.front(), "T=0");
@@ -275,7 +280,9 @@ TEST(LxcConfigReader, IncludesFilesAndDirectoriesInLiblxcsOrder) {
 TEST(LxcConfigReader, MissingDirectoryIncludeIsSkipped) {
   // As LXC's own userns.conf includes userns.conf.d/, which may not exist.
   Tree t;
-  t.config("lxc.environment = A=1\nlxc.include = ${R}/missing-dir/\nlxc.include = /nonexistent-phx/\nlxc.environment = B=2\n");
+  t.config(
+      "lxc.environment = A=1\nlxc.include = ${R}/missing-dir/\nlxc.include = /nonexistent-phx/\nlxc.environment = "
+      "B=2\n");
   expect(t, Outcome::Read);
   EXPECT_THAT(env_of(t), ElementsAre("A=1", "B=2"));
   Tree u;  // without the '/', a missing include fails the config in liblxc
@@ -324,8 +331,8 @@ TEST(LxcConfigReader, DepthAndSizeBounds) {
   {
     Tree t;  // 10 levels: read
     for (int i = 0; i < 10; ++i) {
-      t.write("n" + std::to_string(i) + ".conf",
-              "lxc.environment = L" + std::to_string(i) + "=1\nlxc.include = ${R}/n" + std::to_string(i + 1) + ".conf\n");
+      t.write("n" + std::to_string(i) + ".conf", "lxc.environment = L" + std::to_string(i) +
+                                                     "=1\nlxc.include = ${R}/n" + std::to_string(i + 1) + ".conf\n");
     }
     t.write("n10.conf", "lxc.environment = END=1\n");
     t.config("lxc.include = ${R}/n0.conf\n");
@@ -343,7 +350,8 @@ TEST(LxcConfigReader, DepthAndSizeBounds) {
   {
     Tree t;  // 3 MiB of items: read, and the same as liblxc
     std::string big;
-    for (int i = 0; big.size() < 3 * 1024 * 1024; ++i) big += "lxc.environment = K" + std::to_string(i) + "=" + std::string(40, 'v') + "\n";
+    for (int i = 0; big.size() < 3 * 1024 * 1024; ++i)
+      big += "lxc.environment = K" + std::to_string(i) + "=" + std::string(40, 'v') + "\n";
     t.config(big);
     expect(t, Outcome::Read);
   }
@@ -425,7 +433,8 @@ TEST(LxcConfigReader, EnvironmentSubkeysAreListsOfTheirOwn) {
 
 TEST(LxcConfigReader, EnvironmentSubkeysInIncludesAndClearedOnly) {
   Tree t;
-  t.write("inc.conf", "lxc.environment.runtime = NVIDIA_VISIBLE_DEVICES=all\nlxc.environment.hooks = PHOENIX_GPU_REQUIRED=1\n");
+  t.write("inc.conf",
+          "lxc.environment.runtime = NVIDIA_VISIBLE_DEVICES=all\nlxc.environment.hooks = PHOENIX_GPU_REQUIRED=1\n");
   t.config("lxc.include = ${R}/inc.conf\nlxc.environment.hooks =\n");
   expect(t, Outcome::Read);
   LxcConfigValues v = values_of(t);
@@ -459,8 +468,8 @@ TEST(LxcConfigReader, ProxmoxEnvProperty) {
       "lxc.rootfs.path = /var/lib/lxc/220/rootfs\nlxc.uts.name = ollama\n");
   const LxcConfigRead r = read_lxc_config(t.lxcpath() + "/ct/config");
   ASSERT_EQ(r.outcome, Outcome::Read) << r.reason;
-  EXPECT_THAT(r.values.list(ListKey::EnvironmentRuntime),
-              ElementsAre(HasSubstr("PATH="), "NVIDIA_VISIBLE_DEVICES=all", "NVIDIA_DRIVER_CAPABILITIES=compute,utility"));
+  EXPECT_THAT(r.values.list(ListKey::EnvironmentRuntime), ElementsAre(HasSubstr("PATH="), "NVIDIA_VISIBLE_DEVICES=all",
+                                                                      "NVIDIA_DRIVER_CAPABILITIES=compute,utility"));
   EXPECT_TRUE(r.values.list(ListKey::Environment).empty());
   auto v = t.compare();
   EXPECT_TRUE(v.agree) << v.detail;

@@ -42,7 +42,8 @@ TEST(DriverVersion, ProprietaryWording) {
 }
 
 TEST(DriverVersion, NoVersionTokenIsAnError) {
-  auto v = parse_driver_version("NVRM version: NVIDIA UNIX x86_64 Kernel Module  Thu Oct 19 22:12:42 UTC 2023\n", kPath);
+  auto v =
+      parse_driver_version("NVRM version: NVIDIA UNIX x86_64 Kernel Module  Thu Oct 19 22:12:42 UTC 2023\n", kPath);
   ASSERT_FALSE(v);
   expect_parse_error(v.error(), kPath, "no version number");
 }
@@ -127,8 +128,11 @@ TEST(GpuInformation, TruncatedGarbageAndBinary) {
   const std::string full = read_fixture("gpu-0000:00:06.0-information.txt");
   expect_parse_error(parse_gpu_information(full.substr(0, full.size() / 3), kPath).error(), kPath,
                      "no 'Device Minor' line");
-  expect_parse_error(parse_gpu_information("\x7f" "ELF\x02\x01\x01 garbage", kPath).error(), kPath,
-                     "no 'Device Minor' line");
+  expect_parse_error(parse_gpu_information("\x7f"
+                                           "ELF\x02\x01\x01 garbage",
+                                           kPath)
+                         .error(),
+                     kPath, "no 'Device Minor' line");
   std::string with_nul = full;
   with_nul[10] = '\0';
   expect_parse_error(parse_gpu_information(with_nul, kPath).error(), kPath, "NUL");
@@ -205,10 +209,8 @@ TEST(ProcDevices, Malformed) {
   expect_parse_error(parse_proc_devices("Character devices:\nnvidia\n", kPath).error(), kPath,
                      "malformed line 'nvidia'");
   expect_parse_error(parse_proc_devices("Character devices:\nx195 nvidia\n", kPath).error(), kPath, "malformed line");
-  expect_parse_error(parse_proc_devices("Character devices:\n99999 nvidia\n", kPath).error(), kPath,
-                     "malformed line");
-  expect_parse_error(parse_proc_devices("Character devices:\n195 nvi\0dia\n"s, kPath).error(), kPath,
-                     "NUL");
+  expect_parse_error(parse_proc_devices("Character devices:\n99999 nvidia\n", kPath).error(), kPath, "malformed line");
+  expect_parse_error(parse_proc_devices("Character devices:\n195 nvi\0dia\n"s, kPath).error(), kPath, "NUL");
   expect_parse_error(parse_proc_devices("Character devices:\n195 " + std::string(8000, 'n') + "\n", kPath).error(),
                      kPath, "longer than 4096");
 }
@@ -274,14 +276,16 @@ TEST(MigMinors, Malformed) {
 }
 
 TEST(ProcModules, Names) {
-  auto m = parse_proc_modules("nvidia_uvm 2076672 0 - Live 0x0 (OE)\nnvidia 14381056 1 nvidia_uvm, Live 0x0\n\n", kPath);
+  auto m =
+      parse_proc_modules("nvidia_uvm 2076672 0 - Live 0x0 (OE)\nnvidia 14381056 1 nvidia_uvm, Live 0x0\n\n", kPath);
   ASSERT_TRUE(m) << m.error().message();
   EXPECT_EQ(*m, (std::set<std::string>{"nvidia", "nvidia_uvm"}));
   expect_parse_error(parse_proc_modules("nvidia\0 1"s, kPath).error(), kPath, "NUL");
 }
 
 TEST(CapFile, MigAccess) {
-  auto c = parse_cap_file("DeviceFileMinor: 12\nDeviceFileMode: 292\nDeviceFileModify: 1\n", "gpu0/mig/gi1/access", kPath);
+  auto c =
+      parse_cap_file("DeviceFileMinor: 12\nDeviceFileMode: 292\nDeviceFileModify: 1\n", "gpu0/mig/gi1/access", kPath);
   ASSERT_TRUE(c) << c.error().message();
   EXPECT_EQ(c->name, "gpu0/mig/gi1/access");
   EXPECT_EQ(c->minor, 12);

@@ -11,8 +11,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "fixture_host.hpp"
 #include "base/unique_fd.hpp"
+#include "fixture_host.hpp"
 
 namespace phx {
 namespace {
@@ -49,7 +49,8 @@ class ProcViewMount : public ::testing::Test {
     if (!test::is_root()) GTEST_SKIP() << "mounts need root";
     d.write("rootfs/proc/driver/nvidia/params", "ModifyDeviceFiles: 1\n");
     for (const auto* bus : {"0000:01:00.0", "0000:41:00.0", "0000:81:00.0"}) {
-      d.write(std::string("rootfs/proc/driver/nvidia/gpus/") + bus + "/information", std::string("Bus Location: ") + bus + "\n");
+      d.write(std::string("rootfs/proc/driver/nvidia/gpus/") + bus + "/information",
+              std::string("Bus Location: ") + bus + "\n");
     }
     d.write("params", "ModifyDeviceFiles: 0\n");
   }
@@ -80,7 +81,8 @@ TEST_F(ProcViewMount, OnlySelectedGpusAndParamsWithoutModify) {
                 return "bus directory content";
               }
               if (::mkdir((nv + "/gpus/x").c_str(), 0755) == 0 || errno != EROFS) return "gpus/ writable";
-              if (::open((nv + "/params").c_str(), O_WRONLY | O_CLOEXEC) >= 0 || errno != EROFS) return "params writable";
+              if (::open((nv + "/params").c_str(), O_WRONLY | O_CLOEXEC) >= 0 || errno != EROFS)
+                return "params writable";
               return "";
             }),
             "");

@@ -11,9 +11,9 @@
 namespace phx {
 namespace {
 
+using nlohmann::json;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using nlohmann::json;
 
 const std::string kPath = "/run/phoenix-gpu-hooks/var-lib-lxc/101/plan.json";
 
@@ -202,9 +202,12 @@ TEST(PlanFile, OutOfRangeMajorMinor) {
 
 TEST(PlanFile, NumbersMustBeIntegersInRange) {
   const std::vector<std::pair<std::string, json>> cases = {
-      {"/version", true},           {"/version", 1.9},
-      {"/nodes/0/major", true},     {"/nodes/0/major", 195.9},
-      {"/nodes/0/major", 4294967491LL}, {"/nodes/0/minor", 4294967296LL},
+      {"/version", true},
+      {"/version", 1.9},
+      {"/nodes/0/major", true},
+      {"/nodes/0/major", 195.9},
+      {"/nodes/0/major", 4294967491LL},
+      {"/nodes/0/minor", 4294967296LL},
   };
   for (const auto& [ptr, value] : cases) {
     json j = sample_json();
@@ -226,14 +229,25 @@ TEST(PlanFile, WildcardRuleRoundTrips) {
 // --- one entry at a time -----------------------------------------------------------
 
 json node_entry() {
-  return {{"host_path", "/dev/nvidia3"}, {"container_path", "/dev/nvidia0"}, {"type", "c"}, {"major", 195},
-          {"minor", 3}, {"mode", "0660"}, {"uid", 0}, {"gid", 44}, {"role", "gpu"},
-          {"gpu_uuid", test::kMultiUuids[0]}, {"pending", ""}};
+  return {{"host_path", "/dev/nvidia3"},
+          {"container_path", "/dev/nvidia0"},
+          {"type", "c"},
+          {"major", 195},
+          {"minor", 3},
+          {"mode", "0660"},
+          {"uid", 0},
+          {"gid", 44},
+          {"role", "gpu"},
+          {"gpu_uuid", test::kMultiUuids[0]},
+          {"pending", ""}};
 }
 
 TEST(PlanEntries, Gpu) {
-  const json entry = {{"index", 1}, {"uuid", test::kMultiUuids[1]}, {"bus_location", "0000:41:00.0"},
-                      {"device_minor", 0}, {"model", "NVIDIA H200"}};
+  const json entry = {{"index", 1},
+                      {"uuid", test::kMultiUuids[1]},
+                      {"bus_location", "0000:41:00.0"},
+                      {"device_minor", 0},
+                      {"model", "NVIDIA H200"}};
   auto g = plan_gpu_from_json(entry, 4, kPath);
   ASSERT_TRUE(g) << g.error().message();
   EXPECT_EQ(*g, test::gpu(1, test::kMultiUuids[1], "0000:41:00.0", 0));  // model "NVIDIA H200"

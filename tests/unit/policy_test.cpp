@@ -6,9 +6,9 @@
 namespace phx {
 namespace {
 
+using std::chrono::milliseconds;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
-using std::chrono::milliseconds;
 
 TEST(Policy, NoGpuKeys) {
   ContainerPolicy p = parse_policy("TZ=UTC\nHOME=/root\n", HostConfig{});
@@ -136,7 +136,8 @@ using ::testing::HasSubstr;
 // lxc.environment when a variable is in several.
 TEST(PolicyKeys, GpuRequestInRuntimeAlone) {
   ContainerPolicy p = parse_policy(
-      EnvironmentKeys{"", "PATH=/usr/bin\nNVIDIA_VISIBLE_DEVICES=all\nNVIDIA_DRIVER_CAPABILITIES=compute,utility\n", ""},
+      EnvironmentKeys{"", "PATH=/usr/bin\nNVIDIA_VISIBLE_DEVICES=all\nNVIDIA_DRIVER_CAPABILITIES=compute,utility\n",
+                      ""},
       HostConfig{});
   EXPECT_TRUE(p.has_gpu_policy);
   EXPECT_EQ(p.visible_devices, "all");
@@ -147,7 +148,8 @@ TEST(PolicyKeys, GpuRequestInRuntimeAlone) {
 }
 
 TEST(PolicyKeys, NvidiaPrecedenceHooksOverRuntimeOverEnvironment) {
-  const std::string env = "NVIDIA_VISIBLE_DEVICES=0\nNVIDIA_DRIVER_CAPABILITIES=utility\nNVIDIA_REQUIRE_CUDA=cuda>=11\n";
+  const std::string env =
+      "NVIDIA_VISIBLE_DEVICES=0\nNVIDIA_DRIVER_CAPABILITIES=utility\nNVIDIA_REQUIRE_CUDA=cuda>=11\n";
   const std::string rt = "NVIDIA_VISIBLE_DEVICES=1\nNVIDIA_DRIVER_CAPABILITIES=compute\n";
   const std::string hk = "NVIDIA_VISIBLE_DEVICES=2\n";
   ContainerPolicy all = parse_policy(EnvironmentKeys{env, rt, hk}, HostConfig{});

@@ -12,8 +12,8 @@
 namespace phx {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::milliseconds;
+using ::testing::HasSubstr;
 
 TEST(Process, CapturesOutputAndExitCode) {
   auto r = run_process({"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, milliseconds(5000));

@@ -23,9 +23,9 @@ class SafePath : public ::testing::TestWithParam<bool> {
     d.write("root/a/b/file", "content");
     d.mkdir("outside");
     d.write("outside/file", "secret");
-    d.symlink("b", "root/a/link-dir");                // relative, stays inside
+    d.symlink("b", "root/a/link-dir");  // relative, stays inside
     d.symlink("file", "root/a/b/link-file");
-    d.symlink(d.path("outside"), "root/escape");     // absolute, leaves the root
+    d.symlink(d.path("outside"), "root/escape");  // absolute, leaves the root
     root.reset(::open(d.path("root").c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     ASSERT_TRUE(root);
   }

@@ -13,9 +13,7 @@ namespace {
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
-long long ms_since(Clock::time_point t0) {
-  return std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count();
-}
+long long ms_since(Clock::time_point t0) { return std::chrono::duration_cast<milliseconds>(Clock::now() - t0).count(); }
 
 // A child of this test that still runs the test binary for `delay_ms`, then
 // execs `sleep` (as LXC's child execs init after the start-host hook).

@@ -18,8 +18,8 @@ TEST(EscapeLxcpath, Readable) {
 
 TEST(EscapeLxcpath, InjectiveOnTrickyInputs) {
   const std::vector<std::string> paths = {
-      "/var/lib/lxc", "/var/lib-lxc", "/var-lib/lxc", "/var/lib/lxc%2d", "/var/lib/.lxc", "/var/lib/%2elxc",
-      "/var/lib/lxc-", "/var//lib/lxc", "/var/lib/l xc", "/var/lib/l\nxc", "/var/lib/..", "/var/lib/%2e%2e",
+      "/var/lib/lxc",  "/var/lib-lxc",  "/var-lib/lxc",  "/var/lib/lxc%2d", "/var/lib/.lxc", "/var/lib/%2elxc",
+      "/var/lib/lxc-", "/var//lib/lxc", "/var/lib/l xc", "/var/lib/l\nxc",  "/var/lib/..",   "/var/lib/%2e%2e",
   };
   std::set<std::string> seen;
   for (const auto& p : paths) {
@@ -49,9 +49,7 @@ TEST(EscapeLxcpath, RootIsNotEmpty) {
   EXPECT_FALSE(escape_lxcpath("").empty());
 }
 
-TEST(EscapeLxcpath, RootDoesNotCollideWithSlashRoot) {
-  EXPECT_NE(escape_lxcpath("/"), escape_lxcpath("/root"));
-}
+TEST(EscapeLxcpath, RootDoesNotCollideWithSlashRoot) { EXPECT_NE(escape_lxcpath("/"), escape_lxcpath("/root")); }
 
 TEST(ContainerName, Valid) {
   for (const char* ok : {"101", "web-1", "my.container", "a_b", "..a"}) {

@@ -53,15 +53,15 @@ TEST(StatusFile, RoundTrip) {
 TEST(StatusFile, IntegerFieldsMustBeIntegersInRange) {
   // A float out of every integer's range (converting it was undefined behaviour), a float
   // in range, a value past int, a negative past long long, a boolean, a string.
-  for (const auto& [key, value] : std::vector<std::pair<std::string, std::string>>{
-           {"worker_pid", "1.79568e+22"},
-           {"worker_pid", "12.5"},
-           {"worker_pid", "4294967296"},
-           {"started_unix_ms", "-9223372036854775809"},
-           {"ms_to_verified", "1e300"},
-           {"exit_code", "true"},
-           {"duration_ms", "\"5\""},
-           {"version", "1.0"}}) {
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"worker_pid", "1.79568e+22"},
+                                                        {"worker_pid", "12.5"},
+                                                        {"worker_pid", "4294967296"},
+                                                        {"started_unix_ms", "-9223372036854775809"},
+                                                        {"ms_to_verified", "1e300"},
+                                                        {"exit_code", "true"},
+                                                        {"duration_ms", "\"5\""},
+                                                        {"version", "1.0"}}) {
     auto r = status_from_json(with_field(key, value), "status.json");
     ASSERT_FALSE(r) << key << " = " << value;
     EXPECT_THAT(r.error().message(), HasSubstr("status.json")) << key;
@@ -83,9 +83,9 @@ TEST(MountReport, RoundTripAndBadVersion) {
   EXPECT_EQ(back->mounted, m.mounted);
   EXPECT_EQ(back->missing, m.missing);
   for (const char* v : {"1e40", "1.0", "\"1\"", "18446744073709551616"}) {
-    auto r = mount_report_from_json(std::string(R"({"format":"phoenix-gpu-mount","version":)") + v +
-                                        R"(,"mounted":[],"missing":[]})",
-                                    "mount.json");
+    auto r = mount_report_from_json(
+        std::string(R"({"format":"phoenix-gpu-mount","version":)") + v + R"(,"mounted":[],"missing":[]})",
+        "mount.json");
     EXPECT_FALSE(r) << v;
   }
 }

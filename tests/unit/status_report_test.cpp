@@ -4,15 +4,15 @@
 #include <gtest/gtest.h>
 
 #include <map>
-#include <set>
 #include <regex>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "base/text.hpp"
 #include "fixture_host.hpp"
 #include "plan/plan_file.hpp"
 #include "plan/state_dir.hpp"
-#include "base/text.hpp"
 
 namespace phx {
 namespace {
@@ -153,9 +153,12 @@ TEST_F(StatusReport, PrometheusTextfileFormat) {
   }
   ASSERT_EQ(ones.size(), 2u) << text;
   for (const auto& [ct, n] : ones) EXPECT_EQ(n, 1) << ct;
-  EXPECT_THAT(text, HasSubstr(R"(phoenix_gpu_container_state{container="100",lxcpath="/var/lib/lxc",state="verified"} 1)"));
-  EXPECT_THAT(text, HasSubstr(R"(phoenix_gpu_container_state{container="ct",lxcpath="/srv/odd\"path\\x",state="timeout"} 1)"));
-  EXPECT_THAT(text, HasSubstr(R"(phoenix_gpu_container_verified_seconds{container="100",lxcpath="/var/lib/lxc"} 1.500)"));
+  EXPECT_THAT(text,
+              HasSubstr(R"(phoenix_gpu_container_state{container="100",lxcpath="/var/lib/lxc",state="verified"} 1)"));
+  EXPECT_THAT(
+      text, HasSubstr(R"(phoenix_gpu_container_state{container="ct",lxcpath="/srv/odd\"path\\x",state="timeout"} 1)"));
+  EXPECT_THAT(text,
+              HasSubstr(R"(phoenix_gpu_container_verified_seconds{container="100",lxcpath="/var/lib/lxc"} 1.500)"));
   EXPECT_THAT(text, Not(HasSubstr(R"(phoenix_gpu_container_verified_seconds{container="ct")")));
   EXPECT_THAT(text, HasSubstr(R"(phoenix_gpu_container_driver_match{container="100",lxcpath="/var/lib/lxc"} 1)"));
   EXPECT_THAT(text, HasSubstr(R"(phoenix_gpu_container_driver_match{container="ct",lxcpath="/srv/odd\"path\\x"} 0)"));

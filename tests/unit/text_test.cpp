@@ -6,8 +6,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "fixture_host.hpp"
 #include "base/unique_fd.hpp"
+#include "fixture_host.hpp"
 
 namespace phx {
 namespace {
@@ -70,7 +70,8 @@ TEST(Text, ReadSmallFile) {
   auto missing = read_small_file(d.path("nope"));
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().err, ENOENT);
-  EXPECT_THAT(missing.error().message(), HasSubstr("open '" + d.path("nope") + "': ENOENT (No such file or directory)"));
+  EXPECT_THAT(missing.error().message(),
+              HasSubstr("open '" + d.path("nope") + "': ENOENT (No such file or directory)"));
 }
 
 TEST(Text, ReadSmallFd) {

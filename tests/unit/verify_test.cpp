@@ -15,8 +15,8 @@
 namespace phx {
 namespace {
 
-using ::testing::HasSubstr;
 using test::TempDir;
+using ::testing::HasSubstr;
 using ::testing::Not;
 
 PlannedNode node(const std::string& path, int major, int minor, mode_t mode = 0666) {
@@ -77,8 +77,8 @@ TEST(CheckNode, NodeWithoutDriverIsNoDriver) {
 }
 
 TEST(Explain, EveryFailureSaysWhatToDoAndNamesThePath) {
-  for (NodeResult result : {NodeResult::Missing, NodeResult::WrongType, NodeResult::WrongRdev, NodeResult::Denied,
-                            NodeResult::NoDriver}) {
+  for (NodeResult result :
+       {NodeResult::Missing, NodeResult::WrongType, NodeResult::WrongRdev, NodeResult::Denied, NodeResult::NoDriver}) {
     NodeCheck c{"/dev/nvidia0", result, 0, "detail-text", false};
     const std::string text = explain(c);
     EXPECT_THAT(text, HasSubstr("/dev/nvidia0")) << to_string(result);

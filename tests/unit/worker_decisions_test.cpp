@@ -64,13 +64,15 @@ TEST(WaitingOnlyForHost, PendingAndHostMissingNodesOnly) {
   const std::vector<PlannedNode> nodes{uvm(), uvm()};
   auto missing_on_host = [](const PlannedNode&) { return host_missing(); };
   auto on_host = [](const PlannedNode&) { return host_char(238, 0); };
-  EXPECT_TRUE(waiting_only_for_host({check(NodeResult::Ok), check(NodeResult::Missing)}, nodes, missing_on_host, false));
-  EXPECT_TRUE(waiting_only_for_host({check(NodeResult::Pending), check(NodeResult::Ok)}, nodes, missing_on_host, false));
+  EXPECT_TRUE(
+      waiting_only_for_host({check(NodeResult::Ok), check(NodeResult::Missing)}, nodes, missing_on_host, false));
+  EXPECT_TRUE(
+      waiting_only_for_host({check(NodeResult::Pending), check(NodeResult::Ok)}, nodes, missing_on_host, false));
   // The node is on the host now: check again (hot-plug).
   EXPECT_FALSE(waiting_only_for_host({check(NodeResult::Ok), check(NodeResult::Missing)}, nodes, on_host, false));
   // Denied is the container's side: check again.
-  EXPECT_FALSE(waiting_only_for_host({check(NodeResult::Denied), check(NodeResult::Missing)}, nodes, missing_on_host,
-                                     false));
+  EXPECT_FALSE(
+      waiting_only_for_host({check(NodeResult::Denied), check(NodeResult::Missing)}, nodes, missing_on_host, false));
   // Nothing failing: not waiting.
   EXPECT_FALSE(waiting_only_for_host({check(NodeResult::Ok), check(NodeResult::Ok)}, nodes, on_host, false));
   // no-driver passes only on a simulated host.

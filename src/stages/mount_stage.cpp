@@ -5,10 +5,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include "base/file_write.hpp"
-#include "base/json_field.hpp"
 #include "base/logging.hpp"
 #include "base/unique_fd.hpp"
 #include "driver/driver_bind.hpp"
@@ -19,32 +16,6 @@
 #include "plan/plan_file.hpp"
 
 namespace phx {
-
-std::string mount_report_to_json(const MountReport& r) {
-  nlohmann::json missing = nlohmann::json::array();
-  for (const auto& [p, why] : r.missing) missing.push_back({{"path", p}, {"reason", why}});
-  nlohmann::json j = {{"format", "phoenix-gpu-mount"}, {"version", 1}, {"mounted", r.mounted}, {"missing", missing}};
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-}
-
-Result<MountReport> mount_report_from_json(const std::string& text, const std::string& path) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return parse_error(path, "not valid JSON");
-  try {
-    if (j.at("format").get<std::string>() != "phoenix-gpu-mount" || json_int<int>(j, "version") != 1) {
-      return parse_error(path, "not a version 1 mount report");
-    }
-    MountReport r;
-    r.mounted = j.at("mounted").get<std::vector<std::string>>();
-    for (const auto& m : j.at("missing"))
-      r.missing.emplace_back(m.at("path").get<std::string>(), m.at("reason").get<std::string>());
-    return r;
-  } catch (const nlohmann::json::exception& e) {
-    return parse_error(path, e.what());
-  } catch (const JsonFieldError& e) {
-    return parse_error(path, e.what());
-  }
-}
 
 namespace {
 
@@ -112,7 +83,7 @@ int run_mount(const HookRuntime& rt) {
     spdlog::debug("{} {}", node.container_path, *res == BindResult::Mounted ? "mounted" : "already present");
     report.mounted.push_back(node.container_path);
   }
-  write_report(rt.state.dir() + "/mount.json", report);
+  write_report(mount_report_path(rt.state), report);
   run_driver_bind(rt.state, root, rootfs.get());
   std::vector<std::string> buses;
   for (const auto& g : pf->plan.gpus) buses.push_back(g.bus_location);

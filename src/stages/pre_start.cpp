@@ -10,6 +10,7 @@
 #include "base/atomic_file.hpp"
 #include "base/clock.hpp"
 #include "base/logging.hpp"
+#include "base/unique_fd.hpp"
 #include "driver/driver_bind.hpp"
 #include "driver/host_facts.hpp"
 #include "driver/nvidia_proc_view.hpp"
@@ -19,6 +20,7 @@
 #include "plan/plan_file.hpp"
 #include "plan/policy.hpp"
 #include "plan/status_file.hpp"
+#include "stages/mount_report.hpp"
 
 namespace phx {
 namespace {
@@ -28,7 +30,7 @@ using Clock = std::chrono::steady_clock;
 void remove_state(const StateDir& sd) {
   ::unlink(sd.plan_path().c_str());
   ::unlink(sd.status_path().c_str());
-  ::unlink((sd.dir() + "/mount.json").c_str());
+  ::unlink(mount_report_path(sd).c_str());
   ::unlink(proc_params_path(sd).c_str());
 }
 
@@ -36,17 +38,16 @@ void remove_state(const StateDir& sd) {
 // root and cannot create files in the state directory; give it one file it
 // owns to report into.
 void prepare_mount_report(const StateDir& sd, unsigned mapped_uid) {
-  const std::string path = sd.dir() + "/mount.json";
+  const std::string path = mount_report_path(sd);
   ::unlink(path.c_str());
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd) {
     spdlog::debug("{}", sys_error("create", path).message());
     return;
   }
-  if (mapped_uid != 0 && ::fchown(fd, mapped_uid, static_cast<gid_t>(-1)) != 0) {
+  if (mapped_uid != 0 && ::fchown(fd.get(), mapped_uid, static_cast<gid_t>(-1)) != 0) {
     spdlog::debug("{}", sys_error("chown", path).message());
   }
-  ::close(fd);
 }
 
 // A start with a GPU policy always leaves a status: when no plan can be

@@ -32,6 +32,7 @@
 #include "plan/status_file.hpp"
 #include "stages/driver_stage.hpp"
 #include "stages/hook_runtime.hpp"
+#include "stages/mount_report.hpp"
 #include "stages/verify.hpp"
 #include "stages/worker_decisions.hpp"
 
@@ -355,6 +356,11 @@ bool Worker::record_verification(LxcContainer& c, VerifyEnd how, std::vector<Nod
       break;
     case VerifyEnd::Timeout:
       status_.state = GpuState::Timeout;
+      // A node the mount hook refused (the container's own file or symlink
+      // where it goes) says so, read only now: off the start's path.
+      if (auto report = read_mount_report(mount_report_path(state_))) {
+        explain_unbound(status_.nodes, *report, simulated);
+      }
       status_.message = first_failing(status_.nodes, simulated);
       warn_timeout(c, status_.nodes);
       break;

@@ -9,7 +9,7 @@
 #include "plan/plan_file.hpp"
 #include "plan/policy.hpp"
 #include "plan/status_file.hpp"
-#include "stages/mount_stage.hpp"
+#include "stages/mount_report.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;

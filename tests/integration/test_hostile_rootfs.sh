@@ -7,7 +7,8 @@
 #     host's dev tree, the real host's /dev and /, and the host's mount table are the
 #     same afterwards;
 #   - every planned node the layout does not spoil is bound in (right rdev), every
-#     node it spoils is left alone and the log says why;
+#     node it spoils is left alone and the log says why (and, for a symlink planted
+#     at a node, the status too: the mount hook's reason from mount.json);
 #   - the container starts (RUNNING). Where LXC itself refuses the layout (the same
 #     layout fails to start without the product's hooks), the start may fail, and the
 #     host must still be untouched.
@@ -70,6 +71,24 @@ host_new_nvidia() {
 }
 
 in_log() { cat "$PHOENIX_GPU_LOG_DIR/$1.log" "$PHX_T/$1.lxc.log" 2>/dev/null || true; }
+
+# node_detail CT PATH : the detail of PATH's check in CT's status.json (empty if none).
+node_detail() {
+    local f i count
+    f=$(phx_status_json "$1")
+    count=$("$JSON" "$f" .nodes.#) || return 0
+    for ((i = 0; i < count; i++)); do
+        [[ $("$JSON" "$f" ".nodes.$i.path") == "$2" ]] && "$JSON" "$f" ".nodes.$i.detail" && return 0
+    done
+    return 0
+}
+# assert_unbound_explained CT PATH : the verification timed out, and the status says why
+# PATH is not in the container with the mount hook's reason (from mount.json).
+assert_unbound_explained() {
+    phx_assert_eq timeout "$("$JSON" "$(phx_status_json "$1")" .state)" "$1: verification timed out ($2 spoiled)"
+    phx_assert_contains "$(node_detail "$1" "$2")" "the mount hook did not bind it: " \
+        "$1: status says why $2 is not in the container"
+}
 
 TABLE=()
 n=0
@@ -156,6 +175,7 @@ layout "dev -> host directory" all "rmdir dev && ln -s '$SENT' dev" "${A0[@]}"
 layout "dev -> ../../.. escaping relative symlink" all "rmdir dev && ln -s '${REL_UP}tmp' dev" "${A0[@]}"
 layout "dev is a regular file" all 'rmdir dev && echo x >dev' "${A0[@]}"
 layout "dev/nvidia1 -> host file (absolute)" nvidia1 "ln -s '$SENT/victim' dev/nvidia1" "${A0[@]}"
+assert_unbound_explained "h$n" /dev/nvidia1
 layout "dev/nvidiactl -> /etc/shadow" nvidiactl 'ln -s /etc/shadow dev/nvidiactl' "${A0[@]}"
 layout "dev/nvidia1 -> ../../.. relative escape to a host file" nvidia1 \
     "ln -s '${REL_UP%/}$SENT/victim' dev/nvidia1" "${A0[@]}"
@@ -201,6 +221,8 @@ layout "dev is a read-only bind of a host directory" all ':' "${A0[@]}" --extra 
 layout "unprivileged: dev/nvidia1 -> host file, dev/nvidia-caps -> host dir" "nvidia1 $ALL_CAPS" \
     "ln -s '$SENT/victim' dev/nvidia1 && ln -s '$SENT/dir' dev/nvidia-caps && chown -h 100000:100000 dev/nvidia1 dev/nvidia-caps" \
     --unpriv "${A0[@]}"
+# The mount hook of an unprivileged container reports as the mapped root.
+assert_unbound_explained "h$n" /dev/nvidia1
 layout "unprivileged: autodev 0, plain /dev" none ':' --unpriv "${A0[@]}"
 layout "dev/nvidia-caps is a writable bind of a host directory (lxc.mount.entry)" "$ALL_CAPS" ':' \
     --extra "lxc.mount.entry = $SENT/capsdir dev/nvidia-caps none bind,create=dir 0 0"

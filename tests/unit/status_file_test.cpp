@@ -5,8 +5,6 @@
 
 #include <string>
 
-#include "stages/mount_stage.hpp"
-
 namespace phx {
 namespace {
 
@@ -72,22 +70,6 @@ TEST(StatusFile, IntegerFieldsMustBeIntegersInRange) {
   r = status_from_json(with_field("worker_pid", "4294967296"), "status.json");
   ASSERT_FALSE(r);
   EXPECT_THAT(r.error().message(), HasSubstr("field 'worker_pid' is out of range"));
-}
-
-TEST(MountReport, RoundTripAndBadVersion) {
-  MountReport m;
-  m.mounted = {"/dev/nvidia0"};
-  m.missing = {{"/dev/nvidia-uvm", "absent on the host"}};
-  auto back = mount_report_from_json(mount_report_to_json(m), "mount.json");
-  ASSERT_TRUE(back) << back.error().message();
-  EXPECT_EQ(back->mounted, m.mounted);
-  EXPECT_EQ(back->missing, m.missing);
-  for (const char* v : {"1e40", "1.0", "\"1\"", "18446744073709551616"}) {
-    auto r = mount_report_from_json(
-        std::string(R"({"format":"phoenix-gpu-mount","version":)") + v + R"(,"mounted":[],"missing":[]})",
-        "mount.json");
-    EXPECT_FALSE(r) << v;
-  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "base/atomic_file.hpp"
@@ -21,6 +22,7 @@
 #include "plan/policy.hpp"
 #include "plan/status_file.hpp"
 #include "stages/mount_report.hpp"
+#include "stages/pre_start_decisions.hpp"
 
 namespace phx {
 namespace {
@@ -102,149 +104,211 @@ HostSnapshot wait_for_driver(const HostRoot& root, Millis wait, bool try_load) {
   return snap;
 }
 
-int run_pre_start(const HookRuntime& rt) {
-  const auto t0 = Clock::now();
-  const auto& ctx = rt.ctx;
-  auto items = read_container_config(ctx.name, ctx.lxcpath, ctx.config_file);
-  if (!items) {
-    spdlog::warn("cannot read the container's config ({}); it starts without GPUs", items.error().message());
-    return 0;
-  }
-  if (items->via_liblxc) spdlog::debug("config read through liblxc: {}", items->why_liblxc);
-  const ContainerPolicy policy = parse_policy(environment_keys(items->values), rt.cfg);
-  for (const auto& w : policy.warnings) spdlog::warn("{}", w);
-  if (!policy.visible_devices_key.empty()) {
-    spdlog::debug("NVIDIA_VISIBLE_DEVICES from {}", policy.visible_devices_key);
-  }
-  Laps laps(t0);
-  laps.lap("config");
+namespace {
 
-  if (auto ok = make_dirs(rt.state.dir(), 0755); !ok) {
-    spdlog::warn("{}; the container starts without GPUs. Fix: make {} writable for root", ok.error().message(),
-                 rt.state.base);
-    return policy.required ? 1 : 0;
-  }
-  remove_state(rt.state);
-  auto sel = parse_visible_devices(policy.visible_devices);
-  if (sel && sel->kind == GpuSelection::Kind::Void) {
+// One start's pre-start, as named steps. A step that ends the start without
+// GPUs returns the reason (record it and fail with fail()); the others log
+// what they did.
+class PreStart {
+ public:
+  explicit PreStart(const HookRuntime& rt) : rt_(rt), t0_(Clock::now()), laps_(t0_) {}
+  int run();
+
+ private:
+  // The run's steps, in order.
+  bool read_policy();
+  bool prepare_state_dir();
+  std::optional<std::string> wait_for_host();
+  std::optional<std::string> plan_devices();
+  void warn_pending() const;
+  HostNodeTally make_host_nodes();
+  std::optional<std::string> write_state_files();
+  void log_summary(const HostNodeTally& tally) const;
+
+  int fail_code() const { return policy_.required ? 1 : 0; }
+  // Records why the container gets no GPUs and returns the hook's exit code.
+  int fail(const std::string& reason) const;
+
+  const HookRuntime& rt_;
+  const Clock::time_point t0_;
+  Laps laps_;
+  ContainerConfigItems config_;
+  ContainerPolicy policy_;
+  HostSnapshot host_;
+  DevicePlan plan_;
+};
+
+int PreStart::run() {
+  if (!read_policy()) return 0;
+  if (!prepare_state_dir()) return fail_code();
+  remove_state(rt_.state);
+  if (!has_gpu_selection(parse_visible_devices(policy_.visible_devices))) {
     spdlog::debug("no GPU policy (NVIDIA_VISIBLE_DEVICES unset, empty or void): nothing to do");
     return 0;
   }
-  const int fail_code = policy.required ? 1 : 0;
-  set_deadline_exit_code(fail_code);
-  auto fail = [&](const std::string& reason) {
-    record_no_plan(rt, reason);
-    if (policy.required) {
-      spdlog::error("{}. PHOENIX_GPU_REQUIRED=1: failing the start", reason);
-    } else {
-      spdlog::warn("{}. The container starts WITHOUT its GPUs", reason);
-    }
-    return fail_code;
-  };
-
-  auto caps = parse_driver_capabilities(policy.capabilities);
-  HostSnapshot host = wait_for_driver(rt.root, rt.cfg.driver_wait, rt.cfg.load_modules);
-  if (!host.driver_loaded) {
-    return fail("the NVIDIA driver is not loaded (no " + rt.root.path("/proc/driver/nvidia/version") + " after " +
-                std::to_string(rt.cfg.driver_wait.count() / 1000) +
-                " s). Fix: install the driver or 'modprobe nvidia', then check 'dmesg | grep -i nvrm'");
+  set_deadline_exit_code(fail_code());
+  if (auto why = wait_for_host()) return fail(*why);
+  if (auto why = plan_devices()) return fail(*why);
+  warn_pending();
+  const HostNodeTally tally = make_host_nodes();
+  if (auto why = write_state_files()) return fail(*why);
+  if (tally.failed > 0 && policy_.required) {
+    return fail(std::to_string(tally.failed) + " host node(s) could not be created");
   }
-  if (caps && caps->needs_uvm() && !host.majors.get("nvidia-uvm") && rt.cfg.load_modules) {
-    if (auto ok = load_module(rt.root, "nvidia_uvm", std::chrono::seconds(10)); !ok) {
+  log_summary(tally);
+  return 0;
+}
+
+int PreStart::fail(const std::string& reason) const {
+  record_no_plan(rt_, reason);
+  if (policy_.required) {
+    spdlog::error("{}. PHOENIX_GPU_REQUIRED=1: failing the start", reason);
+  } else {
+    spdlog::warn("{}. The container starts WITHOUT its GPUs", reason);
+  }
+  return fail_code();
+}
+
+bool PreStart::read_policy() {
+  const auto& ctx = rt_.ctx;
+  auto items = read_container_config(ctx.name, ctx.lxcpath, ctx.config_file);
+  if (!items) {
+    spdlog::warn("cannot read the container's config ({}); it starts without GPUs", items.error().message());
+    return false;
+  }
+  config_ = std::move(*items);
+  if (config_.via_liblxc) spdlog::debug("config read through liblxc: {}", config_.why_liblxc);
+  policy_ = parse_policy(environment_keys(config_.values), rt_.cfg);
+  for (const auto& w : policy_.warnings) spdlog::warn("{}", w);
+  if (!policy_.visible_devices_key.empty()) {
+    spdlog::debug("NVIDIA_VISIBLE_DEVICES from {}", policy_.visible_devices_key);
+  }
+  laps_.lap("config");
+  return true;
+}
+
+bool PreStart::prepare_state_dir() {
+  if (auto ok = make_dirs(rt_.state.dir(), 0755); !ok) {
+    spdlog::warn("{}; the container starts without GPUs. Fix: make {} writable for root", ok.error().message(),
+                 rt_.state.base);
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::string> PreStart::wait_for_host() {
+  host_ = wait_for_driver(rt_.root, rt_.cfg.driver_wait, rt_.cfg.load_modules);
+  if (!host_.driver_loaded) {
+    return "the NVIDIA driver is not loaded (no " + rt_.root.path("/proc/driver/nvidia/version") + " after " +
+           std::to_string(rt_.cfg.driver_wait.count() / 1000) +
+           " s). Fix: install the driver or 'modprobe nvidia', then check 'dmesg | grep -i nvrm'";
+  }
+  if (should_load_uvm(parse_driver_capabilities(policy_.capabilities), host_, rt_.cfg.load_modules)) {
+    if (auto ok = load_module(rt_.root, "nvidia_uvm", std::chrono::seconds(10)); !ok) {
       spdlog::warn("could not load nvidia_uvm: {}. Fix: 'modprobe nvidia_uvm' on the host", ok.error().message());
     } else {
       spdlog::info("loaded nvidia_uvm");
-      host = discover_host(rt.root, DiscoverScope::Planning);
+      host_ = discover_host(rt_.root, DiscoverScope::Planning);
     }
   }
-  for (const auto& p : host.problems) spdlog::warn("{}", p.message());
-  laps.lap("host");
+  for (const auto& p : host_.problems) spdlog::warn("{}", p.message());
+  laps_.lap("host");
+  return std::nullopt;
+}
 
-  auto plan = make_plan(host, policy.plan_request());
-  if (!plan) return fail("no GPU plan: " + plan.error().message());
-  for (const auto& w : plan->warnings) spdlog::warn("{}", w);
-  if (auto unmet = check_requirements(rt.root, policy.nvidia_items, *plan); !unmet.empty()) {
-    std::string all;
-    for (const auto& u : unmet) all += (all.empty() ? "" : "; ") + u;
-    if (policy.required) return fail("requirement not met: " + all);
+std::optional<std::string> PreStart::plan_devices() {
+  auto plan = make_plan(host_, policy_.plan_request());
+  if (!plan) return "no GPU plan: " + plan.error().message();
+  plan_ = std::move(*plan);
+  for (const auto& w : plan_.warnings) spdlog::warn("{}", w);
+  if (auto unmet = check_requirements(rt_.root, policy_.nvidia_items, plan_); !unmet.empty()) {
+    if (policy_.required) return "requirement not met: " + unmet_requirements(unmet);
     spdlog::warn(
         "requirement not met: {}. Starting anyway (PHOENIX_GPU_REQUIRED=1 fails the start instead; "
         "NVIDIA_DISABLE_REQUIRE=1 skips the check)",
-        all);
+        unmet_requirements(unmet));
   }
   // The host config's problems (a broken file: built-in defaults in use)
   // travel with the plan into the status.
-  for (const auto& w : rt.cfg.warnings) plan->warnings.push_back("host config: " + w);
+  for (const auto& w : rt_.cfg.warnings) plan_.warnings.push_back("host config: " + w);
   // So do the container config's (a PHOENIX_GPU_* in lxc.environment.runtime).
-  for (const auto& w : policy.warnings) plan->warnings.push_back("container config: " + w);
-  laps.lap("plan");
-  int pending = 0;
-  for (const auto& n : plan->nodes) {
+  for (const auto& w : policy_.warnings) plan_.warnings.push_back("container config: " + w);
+  laps_.lap("plan");
+  return std::nullopt;
+}
+
+void PreStart::warn_pending() const {
+  for (const auto& n : plan_.nodes) {
     if (n.pending.empty()) continue;
-    ++pending;
     spdlog::warn(
         "{} is pending: {}; the container is not verified until it works (the worker waits for it up to "
         "the verify timeout)",
         n.container_path, n.pending);
   }
+}
 
-  const bool create = rt.cfg.create_nodes && policy.create_nodes.value_or(true);
-  const bool modify_allowed = !host.params || host.params->modify;
-  int failed = 0, missing = 0;
-  for (const auto& node : plan->nodes) {
-    if (node.major == 0) continue;  // pending: its major is not known yet
-    if (!create || (!modify_allowed && node.major == host.majors.nvidia().value_or(-1))) {
-      if (stat_node(rt.root.path(node.host_path)).kind != NodeState::Kind::CharDevice) {
-        ++missing;
-        spdlog::info("{} is missing on the host and node creation is off; it is bound when it appears", node.host_path);
-      }
-      continue;
+HostNodeTally PreStart::make_host_nodes() {
+  const bool create = rt_.cfg.create_nodes && policy_.create_nodes.value_or(true);
+  const bool modify_allowed = !host_.params || host_.params->modify;
+  HostNodeTally tally;
+  for (const auto& node : plan_.nodes) {
+    switch (decide_host_node(node, create, modify_allowed, host_.majors.nvidia())) {
+      case HostNodeStep::Skip:
+        continue;
+      case HostNodeStep::CheckOnly:
+        if (stat_node(rt_.root.path(node.host_path)).kind != NodeState::Kind::CharDevice) {
+          ++tally.missing;
+          spdlog::info("{} is missing on the host and node creation is off; it is bound when it appears",
+                       node.host_path);
+        }
+        continue;
+      case HostNodeStep::Ensure:
+        break;
     }
-    NodeOutcome out = ensure_host_node(rt.root, node);
+    NodeOutcome out = ensure_host_node(rt_.root, node);
     switch (out.action) {
       case NodeAction::Present:
         break;
       case NodeAction::Created:
-        spdlog::info("created {} ({}:{})", rt.root.path(node.host_path), node.major, node.minor);
+        spdlog::info("created {} ({}:{})", rt_.root.path(node.host_path), node.major, node.minor);
         break;
       case NodeAction::Repaired:
-        spdlog::info("repaired {} ({}; now {}:{})", rt.root.path(node.host_path), out.detail, node.major, node.minor);
+        spdlog::info("repaired {} ({}; now {}:{})", rt_.root.path(node.host_path), out.detail, node.major, node.minor);
         break;
       case NodeAction::Failed:
-        ++failed;
+        ++tally.failed;
         spdlog::warn("cannot create {}: {}", node.host_path, out.detail);
         break;
     }
   }
-
-  laps.lap("host nodes");
-  PlanFile pf;
-  pf.container = ctx.name;
-  pf.lxcpath = ctx.lxcpath;
-  pf.host_root = rt.root.root();
-  pf.required = policy.required;
-  pf.created_unix_ms = unix_ms();
-  pf.plan = *plan;
-  if (auto ok = write_plan(rt.state.plan_path(), pf); !ok) {
-    return fail("cannot write the plan: " + ok.error().message());
-  }
-  prepare_mount_report(rt.state, mapped_root_uid_of(items->values.list(ListKey::Idmap)));
-  prepare_driver_bind(rt.state, rt.root, policy.driver_install.value_or(rt.cfg.install_strategy), plan->driver_version,
-                      plan->capabilities);
-  prepare_proc_view(rt.state, rt.root);
-  laps.lap("state files");
-  spdlog::debug("pre-start steps (ms): {}", laps.text());
-  if (failed > 0 && policy.required) return fail(std::to_string(failed) + " host node(s) could not be created");
-
-  std::string names;
-  for (const auto& n : plan->nodes) names += (names.empty() ? "" : " ") + n.container_path.substr(5);
-  const auto ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-  spdlog::info("plan: {} GPU(s), {} node(s) [{}], driver {}{}{} in {:.1f} ms", plan->gpus.size(), plan->nodes.size(),
-               names, plan->driver_version,
-               (missing ? ", " + std::to_string(missing) + " missing" : "") +
-                   (pending ? ", " + std::to_string(pending) + " pending" : ""),
-               failed ? ", " + std::to_string(failed) + " failed" : "", ms);
-  return 0;
+  laps_.lap("host nodes");
+  return tally;
 }
+
+std::optional<std::string> PreStart::write_state_files() {
+  PlanFile pf;
+  pf.container = rt_.ctx.name;
+  pf.lxcpath = rt_.ctx.lxcpath;
+  pf.host_root = rt_.root.root();
+  pf.required = policy_.required;
+  pf.created_unix_ms = unix_ms();
+  pf.plan = plan_;
+  if (auto ok = write_plan(rt_.state.plan_path(), pf); !ok) return "cannot write the plan: " + ok.error().message();
+  prepare_mount_report(rt_.state, mapped_root_uid_of(config_.values.list(ListKey::Idmap)));
+  prepare_driver_bind(rt_.state, rt_.root, policy_.driver_install.value_or(rt_.cfg.install_strategy),
+                      plan_.driver_version, plan_.capabilities);
+  prepare_proc_view(rt_.state, rt_.root);
+  laps_.lap("state files");
+  spdlog::debug("pre-start steps (ms): {}", laps_.text());
+  return std::nullopt;
+}
+
+void PreStart::log_summary(const HostNodeTally& tally) const {
+  spdlog::info("{}", plan_summary(plan_, tally, std::chrono::duration<double, std::milli>(Clock::now() - t0_).count()));
+}
+
+}  // namespace
+
+int run_pre_start(const HookRuntime& rt) { return PreStart(rt).run(); }
 
 }  // namespace phx

@@ -15,6 +15,7 @@
 #include "lxc/lxc_container.hpp"
 #include "plan/config.hpp"
 #include "plan/device_plan.hpp"
+#include "plan/host_check.hpp"
 
 namespace phx {
 
@@ -94,125 +95,167 @@ std::vector<Finding> environment_key_findings(const std::string& lxc_version, bo
   return out;
 }
 
-DoctorReport run_doctor(const HostRoot& root, const std::vector<std::string>& lxcpaths) {
-  DoctorReport r;
-  r.host = discover_host(root);
-  const HostSnapshot& h = r.host;
-  auto add = [&](Finding::Severity s, std::string topic, std::string msg, std::string fix = {}) {
-    r.findings.push_back({s, std::move(topic), std::move(msg), std::move(fix)});
-  };
-  using S = Finding::Severity;
+namespace {
 
-  if (auto cfg = load_host_config(config_path()); !cfg) {
-    add(S::Error, "config", cfg.error().message(), "fix the file; the hooks use built-in defaults until then");
-  } else {
-    for (const auto& w : cfg->warnings) add(S::Warning, "config", w, "remove or correct the key");
+using S = Finding::Severity;
+
+void append(std::vector<Finding>& to, std::vector<Finding> from) {
+  for (auto& f : from) to.push_back(std::move(f));
+}
+
+}  // namespace
+
+std::vector<Finding> config_findings(const Result<HostConfig>& cfg) {
+  if (!cfg) {
+    return {{S::Error, "config", cfg.error().message(), "fix the file; the hooks use built-in defaults until then"}};
   }
+  std::vector<Finding> out;
+  for (const auto& w : cfg->warnings) out.push_back({S::Warning, "config", w, "remove or correct the key"});
+  return out;
+}
 
+std::vector<Finding> driver_findings(const HostRoot& root, const HostSnapshot& h) {
+  std::vector<Finding> out;
   if (!h.driver_loaded) {
-    add(S::Error, "driver",
-        "the NVIDIA driver is not loaded (" + root.path("/proc/driver/nvidia/version") + " is missing)",
-        "install the driver and run 'modprobe nvidia'; 'dmesg | grep -i nvrm' shows why it failed to load");
+    out.push_back({S::Error, "driver",
+                   "the NVIDIA driver is not loaded (" + root.path("/proc/driver/nvidia/version") + " is missing)",
+                   "install the driver and run 'modprobe nvidia'; 'dmesg | grep -i nvrm' shows why it failed to load"});
   } else if (h.driver) {
-    add(S::Ok, "driver",
-        "driver " + h.driver->version +
-            (h.driver->open_module ? " (open kernel module)" : " (proprietary kernel module)"));
+    out.push_back({S::Ok,
+                   "driver",
+                   "driver " + h.driver->version +
+                       (h.driver->open_module ? " (open kernel module)" : " (proprietary kernel module)"),
+                   {}});
   }
-  for (const auto& p : h.problems) add(S::Warning, "driver", p.message(), "check the driver installation");
+  for (const auto& p : h.problems) out.push_back({S::Warning, "driver", p.message(), "check the driver installation"});
+  return out;
+}
 
+std::vector<Finding> gpu_findings(const HostSnapshot& h) {
+  std::vector<Finding> out;
   for (const auto& p : h.gpu_problems) {
-    add(S::Error, "gpus", p.message(), "the driver publishes malformed GPU information; reinstall or upgrade it");
+    out.push_back(
+        {S::Error, "gpus", p.message(), "the driver publishes malformed GPU information; reinstall or upgrade it"});
   }
   if (h.driver_loaded && h.gpus.empty() && h.gpu_problems.empty()) {
-    add(S::Error, "gpus", "the driver is loaded but lists no GPU", "check 'lspci -d 10de:' and dmesg");
+    out.push_back({S::Error, "gpus", "the driver is loaded but lists no GPU", "check 'lspci -d 10de:' and dmesg"});
   }
   for (const auto& g : h.gpus) {
     std::string desc = g.uuid + " at " + g.bus_location + " (" + (g.model.empty() ? "?" : g.model) +
                        ") -> /dev/nvidia" + std::to_string(g.device_minor);
     if (g.excluded) {
-      add(S::Info, "gpus", "excluded: " + desc);
-    } else {
-      add(S::Ok, "gpus", "GPU " + std::to_string(g.index) + ": " + desc);
-      if (g.index != g.device_minor) {
-        add(S::Info, "gpus",
-            "GPU index " + std::to_string(g.index) + " uses /dev/nvidia" + std::to_string(g.device_minor) +
-                ": index and node number differ on this host (handled; hand-written configs get this wrong)");
-      }
+      out.push_back({S::Info, "gpus", "excluded: " + desc, {}});
+      continue;
+    }
+    out.push_back({S::Ok, "gpus", "GPU " + std::to_string(g.index) + ": " + desc, {}});
+    if (g.index != g.device_minor) {
+      out.push_back({S::Info,
+                     "gpus",
+                     "GPU index " + std::to_string(g.index) + " uses /dev/nvidia" + std::to_string(g.device_minor) +
+                         ": index and node number differ on this host (handled; hand-written configs get this wrong)",
+                     {}});
     }
   }
+  return out;
+}
 
-  auto nv = h.majors.nvidia();
-  auto uvm = h.majors.get("nvidia-uvm");
-  if (h.driver_loaded) {
-    if (nv) {
-      add(S::Ok, "majors",
-          "nvidia " + std::to_string(*nv) + (h.majors.get("nvidia") ? "" : " (named nvidia-frontend)"));
-    } else {
-      add(S::Error, "majors", "no 'nvidia' character device in /proc/devices", "reload the driver");
-    }
-    for (const char* name :
-         {"nvidia-uvm", "nvidia-caps", "nvidia-caps-imex-channels", "nvidia-nvswitch", "nvidia-nvlink"}) {
-      if (auto m = h.majors.get(name))
-        add(S::Ok, "majors", std::string(name) + " " + std::to_string(*m) + " (dynamic)");
-    }
-    if (!uvm) {
-      add(S::Warning, "modules", "nvidia_uvm is not loaded: CUDA cannot run until it is",
-          "'modprobe nvidia_uvm' (the pre-start hook does it for containers that want compute)");
+std::vector<Finding> major_findings(const HostSnapshot& h) {
+  std::vector<Finding> out;
+  if (!h.driver_loaded) return out;
+  if (auto nv = h.majors.nvidia()) {
+    out.push_back({S::Ok,
+                   "majors",
+                   "nvidia " + std::to_string(*nv) + (h.majors.get("nvidia") ? "" : " (named nvidia-frontend)"),
+                   {}});
+  } else {
+    out.push_back({S::Error, "majors", "no 'nvidia' character device in /proc/devices", "reload the driver"});
+  }
+  for (const char* name :
+       {"nvidia-uvm", "nvidia-caps", "nvidia-caps-imex-channels", "nvidia-nvswitch", "nvidia-nvlink"}) {
+    if (auto m = h.majors.get(name)) {
+      out.push_back({S::Ok, "majors", std::string(name) + " " + std::to_string(*m) + " (dynamic)", {}});
     }
   }
+  if (!h.majors.get("nvidia-uvm")) {
+    out.push_back({S::Warning, "modules", "nvidia_uvm is not loaded: CUDA cannot run until it is",
+                   "'modprobe nvidia_uvm' (the pre-start hook does it for containers that want compute)"});
+  }
+  return out;
+}
 
-  // Nodes the hooks would plan for every GPU with compute and utility.
-  if (h.driver_loaded && nv) {
-    HostSnapshot all = h;
-    PlanRequest req{"all", "compute,utility", false, false};
-    if (module_loaded(root, h, "nvidia_modeset")) req.driver_capabilities += ",display";
-    if (auto plan = make_plan(all, req)) {
-      for (const auto& n : plan->nodes) {
-        const std::string path = root.path(n.host_path);
-        NodeState st = stat_node(path);
-        char want[32];
-        std::snprintf(want, sizeof want, "%d:%d", n.major, n.minor);
-        if (st.kind == NodeState::Kind::Missing) {
-          add(S::Warning, "nodes", path + " is missing (want c " + want + ")",
-              "start a container with the hooks, or run 'nvidia-modprobe -c0 -u' on the host");
-        } else if (st.kind != NodeState::Kind::CharDevice) {
-          add(S::Error, "nodes", path + " is not a character device (a placeholder file left by a failed bind?)",
-              "remove it; the pre-start hook recreates it");
-        } else if (st.rdev != makedev(static_cast<unsigned>(n.major), static_cast<unsigned>(n.minor))) {
-          add(S::Error, "nodes",
+Finding node_finding(const std::string& path, const NodeState& st, const PlannedNode& n) {
+  char want[32];
+  std::snprintf(want, sizeof want, "%d:%d", n.major, n.minor);
+  switch (match_host_node(st, n)) {
+    case HostNodeMatch::Missing:
+      return {S::Warning, "nodes", path + " is missing (want c " + want + ")",
+              "start a container with the hooks, or run 'nvidia-modprobe -c0 -u' on the host"};
+    case HostNodeMatch::NotCharDevice:
+      return {S::Error, "nodes", path + " is not a character device (a placeholder file left by a failed bind?)",
+              "remove it; the pre-start hook recreates it"};
+    case HostNodeMatch::OtherRdev:
+      return {S::Error, "nodes",
               path + " is stale: " + std::to_string(major(st.rdev)) + ":" + std::to_string(minor(st.rdev)) + ", want " +
                   want,
-              "remove it; the pre-start hook recreates it with the live major");
-        } else if (st.mode != n.mode || st.uid != n.uid || st.gid != n.gid) {
-          char got[64];
-          std::snprintf(got, sizeof got, "%04o %u:%u, want %04o %u:%u", st.mode, st.uid, st.gid, n.mode, n.uid, n.gid);
-          add(S::Warning, "nodes", path + " has mode/owner " + got, "the pre-start hook repairs it at the next start");
-        } else {
-          add(S::Ok, "nodes", path + " c " + want);
-        }
-      }
+              "remove it; the pre-start hook recreates it with the live major"};
+    case HostNodeMatch::Planned:
+      break;
+  }
+  if (st.mode != n.mode || st.uid != n.uid || st.gid != n.gid) {
+    char got[64];
+    std::snprintf(got, sizeof got, "%04o %u:%u, want %04o %u:%u", st.mode, st.uid, st.gid, n.mode, n.uid, n.gid);
+    return {S::Warning, "nodes", path + " has mode/owner " + got, "the pre-start hook repairs it at the next start"};
+  }
+  return {S::Ok, "nodes", path + " c " + want, {}};
+}
+
+std::vector<Finding> node_findings(const HostRoot& root, const HostSnapshot& h) {
+  std::vector<Finding> out;
+  if (!h.driver_loaded || !h.majors.nvidia()) return out;
+  // Nodes the hooks would plan for every GPU with compute and utility.
+  PlanRequest req{"all", "compute,utility", false, false};
+  if (module_loaded(root, h, "nvidia_modeset")) req.driver_capabilities += ",display";
+  if (auto plan = make_plan(h, req)) {
+    for (const auto& n : plan->nodes) {
+      const std::string path = root.path(n.host_path);
+      out.push_back(node_finding(path, stat_node(path), n));
     }
   }
+  return out;
+}
+
+DoctorReport run_doctor(const HostRoot& root, const std::vector<std::string>& lxcpaths) {
+  DoctorReport r;
+  r.host = discover_host(root);
+  append(r.findings, config_findings(load_host_config(config_path())));
+  append(r.findings, driver_findings(root, r.host));
+  append(r.findings, gpu_findings(r.host));
+  append(r.findings, major_findings(r.host));
+  append(r.findings, node_findings(root, r.host));
 
   r.cgroup_layout = detect_cgroup_layout(root);
-  add(r.cgroup_layout == "unknown" ? S::Info : S::Ok, "cgroup", "device cgroup: " + r.cgroup_layout);
+  r.findings.push_back(
+      {r.cgroup_layout == "unknown" ? S::Info : S::Ok, "cgroup", "device cgroup: " + r.cgroup_layout, {}});
+
   r.lxc_version = lxc_version();
-  add(S::Ok, "lxc", "liblxc " + r.lxc_version);
+  r.findings.push_back({S::Ok, "lxc", "liblxc " + r.lxc_version, {}});
   const LiblxcSupport& support = liblxc_support();
   r.lxc_environment_subkeys = support.error.empty() && support.environment_subkeys;
   std::vector<std::string> paths{"/var/lib/lxc", lxc_default_path()};
   paths.insert(paths.end(), lxcpaths.begin(), lxcpaths.end());
-  for (auto& f : environment_key_findings(r.lxc_version, r.lxc_environment_subkeys, paths)) {
-    r.findings.push_back(std::move(f));
-  }
+  append(r.findings, environment_key_findings(r.lxc_version, r.lxc_environment_subkeys, paths));
+
   r.worker_via_systemd = worker_via_systemd();
-  add(S::Info, "worker",
-      r.worker_via_systemd
-          ? "the worker starts as a transient systemd unit (systemd-run --unit=phoenix-gpu-worker-NAME-PID); "
-            "if systemd-run fails it starts in the cgroup phoenix-gpu-hooks and its log says why"
-          : "the worker starts in the cgroup phoenix-gpu-hooks (systemd is not PID 1, systemd-run is missing, or "
-            "PHOENIX_GPU_NO_SYSTEMD is set)");
+  r.findings.push_back({S::Info, "worker", worker_placement(r.worker_via_systemd), {}});
   return r;
+}
+
+std::string worker_placement(bool via_systemd) {
+  return via_systemd
+             ? "the worker starts as a transient systemd unit (systemd-run --unit=phoenix-gpu-worker-NAME-PID); "
+               "if systemd-run fails it starts in the cgroup phoenix-gpu-hooks and its log says why"
+             : "the worker starts in the cgroup phoenix-gpu-hooks (systemd is not PID 1, systemd-run is missing, or "
+               "PHOENIX_GPU_NO_SYSTEMD is set)";
 }
 
 }  // namespace phx

@@ -6,6 +6,8 @@
 
 #include "host/host_discovery.hpp"
 #include "host/host_root.hpp"
+#include "plan/config.hpp"
+#include "plan/device_plan.hpp"
 
 namespace phx {
 
@@ -39,6 +41,20 @@ DoctorReport run_doctor(const HostRoot& root, const std::vector<std::string>& lx
 // lxc_config_reader, not liblxc, which would refuse them.
 std::vector<Finding> environment_key_findings(const std::string& lxc_version, bool lxc_knows_subkeys,
                                               const std::vector<std::string>& lxcpaths);
+
+// The doctor's checks, one topic each, in the order run_doctor makes them.
+// Each reads only what it is given (the host snapshot, a node's lstat).
+std::vector<Finding> config_findings(const Result<HostConfig>& cfg);
+std::vector<Finding> driver_findings(const HostRoot& root, const HostSnapshot& h);
+std::vector<Finding> gpu_findings(const HostSnapshot& h);
+std::vector<Finding> major_findings(const HostSnapshot& h);  // majors, and whether nvidia_uvm is loaded
+// One planned node against its host node (st: stat_node of path).
+Finding node_finding(const std::string& path, const NodeState& st, const PlannedNode& n);
+// The nodes the hooks would plan for every GPU (compute, utility, and
+// display where nvidia_modeset is loaded), each stat'ed on the host.
+std::vector<Finding> node_findings(const HostRoot& root, const HostSnapshot& h);
+// Where the worker runs, in words.
+std::string worker_placement(bool via_systemd);
 
 // Detects the device cgroup layout from <root>/proc/self/mountinfo.
 std::string detect_cgroup_layout(const HostRoot& root);

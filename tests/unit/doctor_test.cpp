@@ -1,5 +1,7 @@
 #include "cli/doctor.hpp"
 
+#include <sys/sysmacros.h>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -18,6 +20,7 @@ using ::testing::Contains;
 using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using S = Finding::Severity;
 
 std::vector<Finding> about(const DoctorReport& r, const std::string& topic, S severity) {
@@ -134,6 +137,90 @@ TEST(Doctor, MalformedGpuInformationIsAnError) {
   h.write("proc/driver/nvidia/gpus/0000:00:06.0/information", std::string("\0\0\0", 3));
   DoctorReport r = run_doctor(HostRoot(h.root()));
   EXPECT_THAT(messages(about(r, "gpus", S::Error)), Contains(HasSubstr("NUL bytes")));
+}
+
+// --- the checks alone ------------------------------------------------------------
+
+PlannedNode planned_gpu0() {
+  PlannedNode n;
+  n.host_path = n.container_path = "/dev/nvidia0";
+  n.major = 195;
+  n.minor = 0;
+  n.mode = 0666;
+  return n;
+}
+NodeState char_node(int major, int minor, mode_t mode = 0666) {
+  NodeState s;
+  s.kind = NodeState::Kind::CharDevice;
+  s.rdev = makedev(static_cast<unsigned>(major), static_cast<unsigned>(minor));
+  s.mode = mode;
+  return s;
+}
+
+TEST(DoctorNodeFinding, EachWayAHostNodeStandsAgainstThePlannedOne) {
+  const PlannedNode n = planned_gpu0();
+  Finding f = node_finding("/h/dev/nvidia0", NodeState{}, n);
+  EXPECT_EQ(f.severity, S::Warning);
+  EXPECT_EQ(f.message, "/h/dev/nvidia0 is missing (want c 195:0)");
+  EXPECT_THAT(f.fix, HasSubstr("nvidia-modprobe"));
+
+  NodeState link;
+  link.kind = NodeState::Kind::Other;
+  f = node_finding("/h/dev/nvidia0", link, n);
+  EXPECT_EQ(f.severity, S::Error);
+  EXPECT_THAT(f.message, HasSubstr("is not a character device"));
+
+  f = node_finding("/h/dev/nvidia0", char_node(511, 0), n);
+  EXPECT_EQ(f.severity, S::Error);
+  EXPECT_EQ(f.message, "/h/dev/nvidia0 is stale: 511:0, want 195:0");
+
+  f = node_finding("/h/dev/nvidia0", char_node(195, 0, 0600), n);
+  EXPECT_EQ(f.severity, S::Warning);
+  EXPECT_EQ(f.message, "/h/dev/nvidia0 has mode/owner 0600 0:0, want 0666 0:0");
+
+  f = node_finding("/h/dev/nvidia0", char_node(195, 0), n);
+  EXPECT_EQ(f.severity, S::Ok);
+  EXPECT_EQ(f.message, "/h/dev/nvidia0 c 195:0");
+  EXPECT_EQ(f.fix, "");
+}
+
+TEST(DoctorConfigFindings, ABrokenFileIsAnErrorAndEachWarningAWarning) {
+  auto broken = config_findings(Result<HostConfig>(parse_error("/etc/phoenix-gpu/config.toml", "line 3: bad")));
+  ASSERT_EQ(broken.size(), 1u);
+  EXPECT_EQ(broken[0].severity, S::Error);
+  EXPECT_THAT(broken[0].message, HasSubstr("/etc/phoenix-gpu/config.toml"));
+  EXPECT_THAT(broken[0].fix, HasSubstr("built-in defaults"));
+
+  HostConfig cfg;
+  EXPECT_THAT(config_findings(cfg), IsEmpty());
+  cfg.warnings = {"unknown key 'x'", "unknown key 'y'"};
+  auto warned = config_findings(cfg);
+  ASSERT_EQ(warned.size(), 2u);
+  EXPECT_EQ(warned[1].severity, S::Warning);
+  EXPECT_EQ(warned[1].message, "unknown key 'y'");
+}
+
+TEST(DoctorMajorFindings, NothingWithoutTheDriverAndAnErrorWithoutTheNvidiaMajor) {
+  FixtureHost h;
+  FixtureHost::no_driver(h);
+  EXPECT_THAT(major_findings(h.discover()), IsEmpty());
+
+  FixtureHost g;
+  FixtureHost::h200(g);
+  g.write("proc/devices", test::proc_devices({{238, "nvidia-uvm"}}));
+  HostSnapshot snap = g.discover();
+  snap.driver_loaded = true;
+  auto fs = major_findings(snap);
+  EXPECT_THAT(fs, Contains(AllOf(Field(&Finding::severity, S::Error), Field(&Finding::topic, "majors"))));
+  EXPECT_THAT(fs, Contains(Field(&Finding::message, "nvidia-uvm 238 (dynamic)")));
+  EXPECT_THAT(fs, Not(Contains(Field(&Finding::topic, "modules"))));
+  // No nvidia major: no nodes to plan, none to check.
+  EXPECT_THAT(node_findings(HostRoot(g.root()), snap), IsEmpty());
+}
+
+TEST(DoctorWorkerPlacement, SaysWhereTheWorkerRuns) {
+  EXPECT_THAT(worker_placement(true), HasSubstr("transient systemd unit"));
+  EXPECT_THAT(worker_placement(false), HasSubstr("in the cgroup phoenix-gpu-hooks (systemd is not PID 1"));
 }
 
 // --- cgroup layout -------------------------------------------------------------------

@@ -69,7 +69,9 @@ build() {
     command -v mmdebstrap >/dev/null || die "mmdebstrap is missing (scripts/deps.sh)"
     mkdir -p "$cache_root"
     tmp=$(mktemp -d "$cache_root/.build.XXXXXX")
-    # Expanded now: the local is gone when the trap runs.
+    # Expanded now on purpose: the local is gone when the trap runs (and mktemp's name has no
+    # quote in it).
+    # shellcheck disable=SC2064
     trap "rm -rf '$tmp'" EXIT
     echo "systemd-host: building the $release tree in $dir" >&2
     runner_script >"$tmp/phx-runner"

@@ -44,7 +44,7 @@ if [[ ${PHX_SKIP_FUZZ:-0} != 1 ]]; then
   scripts/fuzz.sh "${PHX_FUZZ_SECONDS:-15}"
 fi
 
-debdir=build-deb
+debdir="build-deb"
 if [[ ${PHX_SKIP_PACKAGE:-0} != 1 ]]; then
   stage "Debian package"
   # Built once here; the package test and the systemd host use this .deb.

@@ -38,7 +38,7 @@ host_driver $OLD
 printf '[verify]\ntimeout = 20\n' >"$PHOENIX_GPU_CONFIG"
 driver_state() { phx_jget "$1" .driver.state; }
 
-env=(--env NVIDIA_VISIBLE_DEVICES=all --env NVIDIA_DRIVER_CAPABILITIES=utility,compute
+env=(--env NVIDIA_VISIBLE_DEVICES=all --env "NVIDIA_DRIVER_CAPABILITIES=utility,compute"
     --env PHOENIX_GPU_DRIVER_INSTALL=bind)
 
 # check NAME VERSION : the bound files as the container sees them.

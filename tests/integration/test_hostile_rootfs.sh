@@ -30,7 +30,7 @@ declare -A RDEV
 for n in "${NODES[@]}"; do
     RDEV[$n]="c $((16#$(stat -c %t "$host$n"))):$((16#$(stat -c %T "$host$n")))"
 done
-ENV=(--env NVIDIA_VISIBLE_DEVICES=0 --env NVIDIA_DRIVER_CAPABILITIES=compute,utility
+ENV=(--env NVIDIA_VISIBLE_DEVICES=0 --env "NVIDIA_DRIVER_CAPABILITIES=compute,utility"
     --env NVIDIA_MIG_CONFIG_DEVICES=all --env NVIDIA_MIG_MONITOR_DEVICES=all
     --env PHOENIX_GPU_VERIFY_TIMEOUT=2)
 

@@ -60,12 +60,15 @@ owncg() {   # this test's processes in the product's own cgroup (workers park th
     return 0
 }
 
+# The names in the state dir (dot files too) on one line, in glob order.
+state_files() { (shopt -s dotglob nullglob; f=("$sdir"/*); f=("${f[@]##*/}"); echo "${f[*]}"); }
+
 # One warm-up cycle, then the baseline.
 phx_start cyc
 phx_wait_until 30 verified || phx_fail "warm-up: not verified"
 phx_stop cyc
 mounts0=$(host_mounts)
-files0=$(ls -A "$sdir" | xargs)
+files0=$(state_files)
 fds0=$(fd_by_pid)
 log0=$(stat -c %s "$PHOENIX_GPU_LOG_DIR/cyc.log")
 
@@ -87,7 +90,7 @@ for ((c = 1; c <= N; c++)); do
     [[ -z $left ]] || phx_fail "cycle $c: cgroups left: $left"
     [[ $(host_mounts) == "$mounts0" ]] ||
         phx_fail "cycle $c: host mount table changed: $(diff <(echo "$mounts0") <(host_mounts) || true)"
-    [[ $(ls -A "$sdir" | xargs) == "$files0" ]] || phx_fail "cycle $c: state dir now [$(ls -A "$sdir" | xargs)], was [$files0]"
+    [[ $(state_files) == "$files0" ]] || phx_fail "cycle $c: state dir now [$(state_files)], was [$files0]"
     [[ -z $(owncg) ]] || phx_fail "cycle $c: processes left in the product's own cgroup: $(owncg | xargs)"
     ((c % 25)) || echo "ok: $c cycles"
 done
@@ -95,7 +98,7 @@ done
 stats() { printf '%s\n' "$@" | sort -n | awk '{a[NR] = $1} END {printf "median %d ms, max %d ms", a[int((NR + 1) / 2)], a[NR]}'; }
 echo "ok: $N cycles: start $(stats "${S[@]}"); RUNNING to verified $(stats "${V[@]}"); stop $(stats "${P[@]}")"
 phx_assert_eq "$mounts0" "$(host_mounts)" "host mount table: the same $(wc -l <<<"$mounts0") mount points before and after"
-phx_assert_eq "$files0" "$(ls -A "$sdir" | xargs)" "state dir holds the same files"
+phx_assert_eq "$files0" "$(state_files)" "state dir holds the same files"
 phx_assert_eq "" "$(ours)" "no process of the test left"
 # No process that lived through all cycles (same pid and command line) holds more
 # descriptors than before, beyond noise: a leak per cycle would add about N.

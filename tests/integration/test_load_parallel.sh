@@ -16,7 +16,7 @@ phx_sim_host "$host" --gpus 4
 export PHOENIX_GPU_HOST_ROOT=$host
 declare -A MINOR
 i=0
-while read -r bus minor uuid; do
+while read -r _ minor _; do
     MINOR[$i]=$minor
     i=$((i + 1))
 done < <(phx_sim_gpus "$host")

@@ -18,14 +18,18 @@ for ct in unset void empty nosnippet; do
     phx_assert_eq "" "$(phx_in "$ct" ls /dev | grep nvidia || true)" "$ct: no nvidia node inside"
     phx_assert_eq OK "$(phx_open_result "$ct" /dev/null rw)" "$ct: /dev/null still fine"
     sd=$(phx_gpu_state_dir "$ct")
-    phx_assert_eq "" "$(ls "$sd" 2>/dev/null | grep -E '^(plan|status)\.json$' || true)" "$ct: no plan.json, no status.json"
+    found=""
+    for f in plan.json status.json; do
+        [[ -e $sd/$f || -L $sd/$f ]] && found+=" $f"
+    done
+    phx_assert_eq "" "$found" "$ct: no plan.json, no status.json"
     rc=0
     "$PHX_CLI" status "$ct" -P "$PHX_LXCPATH" >/dev/null 2>&1 || rc=$?
     [[ $rc != 0 ]] || phx_fail "$ct: phoenix-gpu status claims a verified status"
     echo "ok: $ct: phoenix-gpu status reports no status (rc $rc)"
 done
 # Nothing touched the host either: no uvm node was created for anyone.
-phx_assert_eq "" "$(ls "$PHOENIX_GPU_HOST_ROOT/dev" | grep uvm || true)" "host uvm nodes not created"
+phx_assert_eq "" "$(shopt -s nullglob; uvm=("$PHOENIX_GPU_HOST_ROOT"/dev/*uvm*); echo "${uvm[*]}")" "host uvm nodes not created"
 phx_assert_eq "" "$(grep -l "$PHX_HOOK_DIR/worker" /proc/[0-9]*/cmdline 2>/dev/null | xargs -r grep -laF "$PHX_T/" || true)" \
     "no worker running"
 log=$(cat "$PHOENIX_GPU_LOG_DIR"/*.log 2>/dev/null || true)

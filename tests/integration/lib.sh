@@ -992,6 +992,44 @@ phx_wait_gpu_status() {
     done
 }
 
+# phx_assert_all_gpus_given NAME : container NAME was given every GPU of the simulated host
+# at $PHOENIX_GPU_HOST_ROOT (NVIDIA_VISIBLE_DEVICES=all): the worker reports "verified" in
+# status.json, through the CLI and in the log, with plan.json written; then every planned node
+# (each GPU's, nvidiactl, nvidia-uvm, nvidia-uvm-tools) is bound in with the host's rdev and
+# opens read-write (ENXIO: allowed, no driver behind simulated nodes), and nothing unplanned
+# (no nvidia-modeset without the display capability, no MIG caps unasked) is there.
+phx_assert_all_gpus_given() {
+    local name=$1 minor sd rc=0 out n
+    # On cgroup2 an allow-list container gets its GPU rules through the LXC monitor a few
+    # milliseconds after RUNNING ("verifying" until then); on cgroup v1 before init runs.
+    # Either way they are in once it is verified.
+    phx_wait_gpu_status "$name" verified 10 ||
+        phx_fail "$name: status.json never reached verified (state: $(phx_gpu_status "$name"))"
+    echo "ok: $name: status.json verified"
+
+    local -A planned=([nvidiactl]="c 195:255" [nvidia-uvm]="c 238:0" [nvidia-uvm-tools]="c 238:1")
+    while read -r _ minor _; do
+        planned[nvidia$minor]="c 195:$minor"
+    done < <(phx_sim_gpus "$PHOENIX_GPU_HOST_ROOT")
+    for n in "${!planned[@]}"; do
+        phx_assert_eq "${planned[$n]}" "$(phx_rdev "$name" "/dev/$n")" "$name: /dev/$n has the host's rdev"
+        phx_assert_eq ENXIO "$(phx_open_result "$name" "/dev/$n" rw)" "$name: /dev/$n opens read-write (allowed)"
+    done
+    phx_assert_eq ENOENT "$(phx_rdev "$name" /dev/nvidia-modeset)" "$name: no nvidia-modeset"
+    phx_assert_eq ENOENT "$(phx_rdev "$name" /dev/nvidia-caps)" "$name: no nvidia-caps"
+
+    sd=$(phx_gpu_state_dir "$name")
+    [[ -f $sd/plan.json ]] || phx_fail "$name: no plan.json in $sd"
+    echo "ok: $name: plan.json written"
+    phx_assert_eq "${#planned[@]}" "$(grep -c '"result": "no-driver"' "$sd/status.json")" \
+        "$name: ${#planned[@]} nodes checked inside"
+    out=$("$PHX_CLI" status "$name" -P "$PHX_LXCPATH" --json) || rc=$?
+    phx_assert_eq 0 "$rc" "$name: phoenix-gpu status exits 0"
+    phx_assert_contains "$out" '"state": "verified"' "$name: phoenix-gpu status --json says verified"
+    phx_assert_contains "$(cat "$PHOENIX_GPU_LOG_DIR/$name.log")" "GPU devices verified in container $name" \
+        "$name: log says verified"
+}
+
 # ---------------------------------------------------------------------------------------------
 # Pure cgroup2
 

@@ -95,20 +95,34 @@ impostor_untouched() {
 
 worker_gone() { ! kill -0 "$1" 2>/dev/null; }
 
+# start_waiting NAME INSTALL : starts container NAME with the host's uvm nodes missing and
+# node creation off, so its worker waits for them (verifying), with driver install INSTALL;
+# sets worker and init to the worker's and the container init's pids.
+start_waiting() {
+    local name=$1 install=$2
+    phx_create_ct "$name" --env NVIDIA_VISIBLE_DEVICES=all --env PHOENIX_GPU_CREATE_NODES=0 \
+        --env PHOENIX_GPU_VERIFY_TIMEOUT=30 --env PHOENIX_GPU_DRIVER_INSTALL="$install"
+    phx_start "$name"
+    phx_wait_gpu_status "$name" verifying 10 ||
+        phx_fail "$name: the worker is not verifying (state: $(phx_gpu_status "$name"))"
+    worker=$(phx_gpu_status "$name" worker_pid)
+    init=$(phx_init_pid "$name")
+    [[ -n $worker && -n $init ]] || phx_fail "$name: no worker or init pid"
+}
+
+# The late uvm nodes appear on the host.
+make_uvm_nodes() {
+    mknod -m 0666 "$h/dev/nvidia-uvm" c 238 0
+    mknod -m 0666 "$h/dev/nvidia-uvm-tools" c 238 1
+}
+
 # --- a) hot-plug ------------------------------------------------------------------------
 # The uvm nodes are missing on the host (creation off): the worker waits for them.
-phx_create_ct a --env NVIDIA_VISIBLE_DEVICES=all --env PHOENIX_GPU_CREATE_NODES=0 \
-    --env PHOENIX_GPU_VERIFY_TIMEOUT=30 --env PHOENIX_GPU_DRIVER_INSTALL=none
-phx_start a
-phx_wait_gpu_status a verifying 10 || phx_fail "a: the worker is not verifying (state: $(phx_gpu_status a))"
-worker=$(phx_gpu_status a worker_pid)
-init=$(phx_init_pid a)
-[[ -n $worker && -n $init ]] || phx_fail "a: no worker or init pid"
+start_waiting a none
 # Every hot-plug makes its bind with open_tree on the host, before it enters the
 # container: held there.
 hold_worker "$worker" "$PHX_T/a.strace" -e trace=open_tree -e inject=open_tree:delay_enter=30000000
-mknod -m 0666 "$h/dev/nvidia-uvm" c 238 0
-mknod -m 0666 "$h/dev/nvidia-uvm-tools" c 238 1
+make_uvm_nodes
 phx_wait_until 10 grep -q "open_tree(" "$PHX_T/a.strace" ||
     phx_fail "a: the worker started no hot-plug: $(log_of a | tail -n 20)"
 echo "ok: the worker is held in a hot-plug: $(head -c 120 "$PHX_T/a.strace")"
@@ -128,17 +142,10 @@ wait "$init" 2>/dev/null || true
 # the container keeps running and the hot-plug must work. Then the install of the runfile
 # is held at opening it.
 rm -f "$h/dev/nvidia-uvm" "$h/dev/nvidia-uvm-tools"
-phx_create_ct b --env NVIDIA_VISIBLE_DEVICES=all --env PHOENIX_GPU_CREATE_NODES=0 \
-    --env PHOENIX_GPU_VERIFY_TIMEOUT=30 --env PHOENIX_GPU_DRIVER_INSTALL=runfile
-phx_start b
-phx_wait_gpu_status b verifying 10 || phx_fail "b: the worker is not verifying (state: $(phx_gpu_status b))"
-worker=$(phx_gpu_status b worker_pid)
-init=$(phx_init_pid b)
-[[ -n $worker && -n $init ]] || phx_fail "b: no worker or init pid"
+start_waiting b runfile
 hold_worker "$worker" "$PHX_T/b.strace" -e trace=open,openat -P "$runfile" \
     -e inject=open,openat:delay_enter=30000000
-mknod -m 0666 "$h/dev/nvidia-uvm" c 238 0
-mknod -m 0666 "$h/dev/nvidia-uvm-tools" c 238 1
+make_uvm_nodes
 phx_wait_until 10 grep -q "NVIDIA-Linux-x86_64-$HOST_VER.run" "$PHX_T/b.strace" ||
     phx_fail "b: the driver stage did not open the runfile (state: $(phx_gpu_status b)): $(log_of b | tail -n 20)"
 echo "ok: the worker is held opening the runfile: $(head -c 160 "$PHX_T/b.strace")"

@@ -8,9 +8,10 @@
 # compared in one run.
 # PHX_BENCH_CGROUP2=1: the whole run on pure cgroup2 (phx_cgroup2_run), as on a cgroup2-only
 # host (Proxmox VE 7 and later); otherwise the machine's own layout.
-# Uses tests/integration/lib.sh (PHX_HOOK_DIR, PHX_CLI, PHX_SNIPPET or PHX_BUILD_DIR as there).
+# Uses bench/lib.sh and through it tests/integration/lib.sh (PHX_HOOK_DIR, PHX_CLI, PHX_SNIPPET
+# or PHX_BUILD_DIR as there).
 set -euo pipefail
-source "$(dirname "$0")/../tests/integration/lib.sh"
+source "$(dirname "$0")/lib.sh"
 if [[ ${PHX_BENCH_CGROUP2:-0} == 1 && -z ${PHX_BENCH_IN_CGROUP2:-} ]]; then
     export PHX_BENCH_IN_CGROUP2=1
     phx_cgroup2_run bash "$(realpath "$0")" "$@"
@@ -19,21 +20,11 @@ fi
 echo "cgroup layout: $(phx_cgroup_layout)"
 
 N=${1:-21}
-((N >= 20)) || { echo "need at least 20 iterations" >&2; exit 2; }
-phx_setup_tmp
-export PHOENIX_GPU_HOST_ROOT=$PHX_T/host
-phx_sim_host "$PHOENIX_GPU_HOST_ROOT" --gpus 2
+bench_setup "$N"
 
 # Timestamps in µs straight from the bash builtin: a $(...) would fork a subshell inside
-# the interval being timed.
-# stats LABEL < values in µs : median/min/max in ms; the median in µs on fd 3 is not needed,
-# the caller keeps values in files.
-stats() {
-    sort -n | awk -v l="$1" '{a[NR] = $1} END {
-        m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-        printf "%-34s median %7.2f ms  min %7.2f  max %7.2f  (n=%d)\n", l, m / 1000, a[1] / 1000, a[NR] / 1000, NR }'
-}
-median() { sort -n "$1" | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+# the interval being timed. stats LABEL < values in µs : median/min/max in ms.
+stats() { bench_stats "$1" ms 1000; }
 
 # One container, three configs swapped in before each start.
 phx_create_ct b --env NVIDIA_VISIBLE_DEVICES=all
@@ -54,7 +45,7 @@ if [[ -n ${PHX_BENCH_BASE_HOOKS:-} ]]; then
 fi
 
 start_once() {   # VARIANT : prints the lxc-start wall time in µs
-    local v=$1 t0 t1 mon
+    local v=$1 t0 t1
     cp "$d/config.$v" "$d/config"
     t0=${EPOCHREALTIME/./}
     lxc-start -d -n b -P "$PHX_LXCPATH" || { echo "start ($v) failed" >&2; exit 1; }
@@ -69,9 +60,7 @@ start_once() {   # VARIANT : prints the lxc-start wall time in µs
     # the machine idled before a start changes that start's time (CPU wake-up).
     local left=$((t1 + 400000 - ${EPOCHREALTIME/./}))
     ((left > 0)) && sleep "$(printf '0.%06d' "$left")"
-    mon=$(phx_monitor_pid b)
-    lxc-stop -k -n b -P "$PHX_LXCPATH"
-    phx__wait_gone "$mon" 10
+    bench_stop b
 }
 
 echo "warm-up"
@@ -86,17 +75,17 @@ for ((i = 0; i < N; i++)); do
 done
 for v in "${variants[@]}"; do stats "lxc-start ($v)" <"$PHX_T/start.$v"; done
 for v in ours base; do
-    [[ -f $PHX_T/verify.$v ]] && sed 's/$/000/' "$PHX_T/verify.$v" | stats "lxc-start returned -> verified ($v)"
+    [[ -f $PHX_T/verify.$v ]] && bench_stats "lxc-start returned -> verified ($v)" ms <"$PHX_T/verify.$v"
 done
-mo=$(median "$PHX_T/start.ours") mn=$(median "$PHX_T/start.noop") m0=$(median "$PHX_T/start.none")
+mo=$(bench_median "$PHX_T/start.ours") mn=$(bench_median "$PHX_T/start.noop") m0=$(bench_median "$PHX_T/start.none")
 awk -v o="$mo" -v n="$mn" -v z="$m0" 'BEGIN {
     printf "ratio ours/no-op  %.3f  (target <= 1.10: %s)\n", o / n, (o / n <= 1.10) ? "met" : "NOT met"
     printf "ratio no-op/none  %.3f\n", n / z }'
 if [[ -f $PHX_T/start.base ]]; then
-    awk -v b="$(median "$PHX_T/start.base")" -v n="$(median "$PHX_T/start.noop")" -v o="$(median "$PHX_T/start.ours")" \
+    awk -v b="$(bench_median "$PHX_T/start.base")" -v n="$(bench_median "$PHX_T/start.noop")" -v o="$(bench_median "$PHX_T/start.ours")" \
         'BEGIN { printf "ratio base/no-op  %.3f  (ours/base %.3f)\n", b / n, o / b }'
 fi
-awk -v v="$(median "$PHX_T/verify.ours")" 'BEGIN { printf "lxc-start returned -> verified, median %d ms (target <= 10 ms: %s)\n", v, (v <= 10) ? "met" : "NOT met" }'
+awk -v v="$(bench_median "$PHX_T/verify.ours")" 'BEGIN { printf "lxc-start returned -> verified, median %d ms (target <= 10 ms: %s)\n", v, (v <= 10) ? "met" : "NOT met" }'
 
 # --- each hook standalone -------------------------------------------------------------------
 cp "$d/config.ours" "$d/config"
@@ -145,6 +134,6 @@ stats "/bin/true (the exec floor)" <"$PHX_T/hook.true"
 stats "pre-start" <"$PHX_T/hook.pre-start"
 stats "mount (in unshare -m)" <"$PHX_T/hook.mount"
 stats "post-start (spawns the worker)" <"$PHX_T/hook.post-start"
-awk -v p="$(median "$PHX_T/hook.pre-start")" -v m="$(median "$PHX_T/hook.mount")" 'BEGIN {
+awk -v p="$(bench_median "$PHX_T/hook.pre-start")" -v m="$(bench_median "$PHX_T/hook.mount")" 'BEGIN {
     printf "target pre-start <= 5 ms: %s; mount <= 5 ms: %s\n", (p <= 5000) ? "met" : "NOT met", (m <= 5000) ? "met" : "NOT met" }'
-lxc-stop -k -n b -P "$PHX_LXCPATH"
+bench_stop b

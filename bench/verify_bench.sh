@@ -7,24 +7,13 @@
 #    of a worker run by hand against the running container).
 # The two timed cases alternate, N rounds (default 21). Run as root: bench/verify_bench.sh [N]
 set -euo pipefail
-source "$(dirname "$0")/../tests/integration/lib.sh"
+source "$(dirname "$0")/lib.sh"
 
 N=${1:-21}
-((N >= 20)) || { echo "need at least 20 iterations" >&2; exit 2; }
-phx_setup_tmp
-export PHOENIX_GPU_HOST_ROOT=$PHX_T/host
+bench_setup "$N"
 h=$PHOENIX_GPU_HOST_ROOT
-phx_sim_host "$h" --gpus 2 --no-uvm-nodes
-mknod -m 0666 "$h/dev/nvidia-uvm" c 238 0
-mknod -m 0666 "$h/dev/nvidia-uvm-tools" c 238 1
 
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); }
-stats() {
-    sort -n | awk -v l="$1" -v u="$2" '{a[NR] = $1} END {
-        m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-        printf "%-44s median %8.1f %s  min %8.1f  max %8.1f  (n=%d)\n", l, m, u, a[1], a[NR], NR }'
-}
-median() { sort -n "$1" | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 # Polls VmHWM (kB) of PID until it exits; prints the last value seen.
 hwm_until_exit() {
     local pid=$1 v last=0
@@ -40,19 +29,17 @@ phx_create_ct late --env NVIDIA_VISIBLE_DEVICES=all --env PHOENIX_GPU_CREATE_NOD
     --env PHOENIX_GPU_VERIFY_TIMEOUT=30
 
 round_fast() {
-    local t_ret fin mon
+    local t_ret fin
     lxc-start -d -n fast -P "$PHX_LXCPATH"
     t_ret=$(now_ms)
     phx_wait_gpu_status fast verified 10 || { echo "fast: not verified" >&2; exit 1; }
     fin=$(phx_gpu_status fast finished_unix_ms)
     echo $((fin - t_ret)) >>"$PHX_T/fast"
-    mon=$(phx_monitor_pid fast)
-    lxc-stop -k -n fast -P "$PHX_LXCPATH"
-    phx__wait_gone "$mon" 10
+    bench_stop fast
 }
 
 round_late() {
-    local t_mk fin mon wpid
+    local t_mk fin wpid
     rm -f "$h"/dev/nvidia-uvm*
     lxc-start -d -n late -P "$PHX_LXCPATH"
     phx_wait_gpu_status late verifying 10 || { echo "late: worker not verifying" >&2; exit 1; }
@@ -67,9 +54,7 @@ round_late() {
     echo $((fin - t_mk)) >>"$PHX_T/late"
     wait
     cat "$PHX_T/hwm.now" >>"$PHX_T/hwm"
-    mon=$(phx_monitor_pid late)
-    lxc-stop -k -n late -P "$PHX_LXCPATH"
-    phx__wait_gone "$mon" 10
+    bench_stop late
 }
 
 round_fast
@@ -85,14 +70,14 @@ phx_wait_gpu_status fast verified 10
 for ((i = 0; i < N; i++)); do
     /usr/bin/time -f %M -a -o "$PHX_T/time-rss" "$PHX_HOOK_DIR/worker" fast "$PHX_LXCPATH"
 done
-lxc-stop -k -n fast -P "$PHX_LXCPATH"
+bench_stop fast
 
 echo "worker verification latency, $N runs each, interleaved"
-stats "lxc-start returned -> verified" ms <"$PHX_T/fast"
-stats "late host node mknod -> verified (hot-plug)" ms <"$PHX_T/late"
-stats "worker VmHWM (spawned, polled)" KiB <"$PHX_T/hwm"
-stats "worker max RSS (/usr/bin/time -f %M)" KiB <"$PHX_T/time-rss"
+bench_stats "lxc-start returned -> verified" ms <"$PHX_T/fast"
+bench_stats "late host node mknod -> verified (hot-plug)" ms <"$PHX_T/late"
+bench_stats "worker VmHWM (spawned, polled)" KiB <"$PHX_T/hwm"
+bench_stats "worker max RSS (/usr/bin/time -f %M)" KiB <"$PHX_T/time-rss"
 peak=$(sort -n "$PHX_T/hwm" "$PHX_T/time-rss" | tail -n 1)
-awk -v f="$(median "$PHX_T/fast")" -v l="$(median "$PHX_T/late")" -v p="$peak" 'BEGIN {
+awk -v f="$(bench_median "$PHX_T/fast")" -v l="$(bench_median "$PHX_T/late")" -v p="$peak" 'BEGIN {
     printf "target start->verified <= 100 ms: %s; hot-plug <= 100 ms: %s; peak RSS %.1f MiB <= 10 MiB: %s\n",
         (f <= 100) ? "met" : "NOT met", (l <= 100) ? "met" : "NOT met", p / 1024, (p <= 10240) ? "met" : "NOT met" }'

@@ -9,7 +9,8 @@
 #
 #   bash tests/gpu/run_gpu_e2e.sh
 #
-# Without a GPU (here), against a simulated host built from tests/fixtures/h200-host:
+# Without a GPU (here), against a simulated host (phx_sim_host of tests/integration/lib.sh, from
+# tests/fixtures/h200-host):
 #
 #   bash tests/gpu/run_gpu_e2e.sh --simulate [--system-lxc] [--gpus N]
 #
@@ -37,6 +38,9 @@ umask 022
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 REPO=$(cd "$(dirname "$SELF")/../.." && pwd)
 cd "$REPO" || exit 2
+# The simulated host of --simulate is the integration tests' (phx_sim_host); nothing else of
+# the harness is used here.
+source "$REPO/tests/integration/lib.sh"
 
 SIMULATE=0 SYSTEM_LXC=0 SIM_GPUS=3 ROWS_WANTED="" TIMING_RUNS=10 RES=${OUT:-}
 ORIG_ARGS=("$@")
@@ -48,7 +52,7 @@ while (($#)); do
     --rows) ROWS_WANTED=${2:?}; shift ;;
     --timing-runs) TIMING_RUNS=${2:?}; shift ;;
     --results) RES=${2:?}; shift ;;
-    -h | --help) sed -n '2,32p' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ {exit} NR > 1' "$SELF" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run_gpu_e2e.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -1305,50 +1309,6 @@ host_nodes() {   # the host's NVIDIA nodes: "path c MAJ:MIN MODE UID:GID", one a
     done
 }
 
-# sim_host DIR N: an N-GPU host as the captured H200 host looks (driver 580.159.04, uvm major
-# 238, hidraw at 243); Device Minors deliberately differ from PCI order.
-sim_host() {
-    local dir=$1 gpus=$2 fx=$REPO/tests/fixtures/h200-host n bus minor uuid m
-    [[ -f $fx/proc-devices.txt ]] || die "fixtures missing in $fx"
-    mkdir -p "$dir/proc/driver/nvidia/gpus" "$dir/proc/driver/nvidia/capabilities/mig" \
-        "$dir/proc/driver/nvidia-caps" "$dir/sys/module" "$dir/dev/nvidia-caps"
-    cp "$fx/proc-devices.txt" "$dir/proc/devices"
-    cp "$fx/proc-driver-nvidia-version.txt" "$dir/proc/driver/nvidia/version"
-    cp "$fx/proc-driver-nvidia-params.txt" "$dir/proc/driver/nvidia/params"
-    cp "$fx/proc-driver-nvidia-caps-mig-minors.txt" "$dir/proc/driver/nvidia-caps/mig-minors"
-    printf 'DeviceFileMinor: 1\nDeviceFileMode: 256\nDeviceFileModify: 1\n' \
-        >"$dir/proc/driver/nvidia/capabilities/mig/config"
-    printf 'DeviceFileMinor: 2\nDeviceFileMode: 292\nDeviceFileModify: 1\n' \
-        >"$dir/proc/driver/nvidia/capabilities/mig/monitor"
-    {
-        echo "loop 32768 0 - Live 0x0000000000000000"
-        echo "nvidia_uvm 1937408 0 - Live 0x0000000000000000 (POE)"
-        echo "nvidia_modeset 1720320 0 - Live 0x0000000000000000 (POE)"
-        echo "nvidia 14381056 2 nvidia_uvm,nvidia_modeset, Live 0x0000000000000000 (POE)"
-    } >"$dir/proc/modules"
-    for m in loop nvidia_uvm nvidia_modeset nvidia; do
-        mkdir -p "$dir/sys/module/$m"
-        echo live >"$dir/sys/module/$m/initstate"
-    done
-    for ((n = 0; n < gpus; n++)); do
-        bus=$(printf '%04x:%02x:00.0' $((n / 4)) $((0x01 + 0x40 * (n % 4))))
-        minor=$(((n + gpus - 1) % gpus))
-        uuid=$(printf 'GPU-%02xe80471-3c20-f2db-312e-5af0bb2362%02x' "$n" "$n")
-        mkdir -p "$dir/proc/driver/nvidia/gpus/$bus"
-        sed -e "s/^\(Bus Location:[[:space:]]*\).*/\1$bus/" \
-            -e "s/^\(Device Minor:[[:space:]]*\).*/\1$minor/" \
-            -e "s/^\(GPU UUID:[[:space:]]*\).*/\1$uuid/" \
-            "$fx/gpu-0000:00:06.0-information.txt" >"$dir/proc/driver/nvidia/gpus/$bus/information"
-        mknod -m 0666 "$dir/dev/nvidia$minor" c 195 "$minor"
-    done
-    mknod -m 0666 "$dir/dev/nvidiactl" c 195 255
-    mknod -m 0666 "$dir/dev/nvidia-uvm" c 238 0
-    mknod -m 0666 "$dir/dev/nvidia-uvm-tools" c 238 1
-    mknod -m 0400 "$dir/dev/nvidia-caps/nvidia-cap1" c 241 1
-    mknod -m 0444 "$dir/dev/nvidia-caps/nvidia-cap2" c 241 2
-    find "$dir" \( -type d -exec chmod go+rx {} + \) -o \( -type f -exec chmod go+r {} + \)
-}
-
 # ---------------------------------------------------------------------------------------------
 # Setup: LXC, the product, the work dir, the host (real or simulated), the snippet. Runs from
 # main, after the cleanup trap is set.
@@ -1404,7 +1364,8 @@ setup() {
         HR=$T/host
         export PHOENIX_GPU_HOST_ROOT=$HR
         HOSTROOT_ARGS=(--host-root "$HR")
-        sim_host "$HR" "$SIM_GPUS"
+        # In a subshell: the harness's failure exits 1, this script's setup failures exit 2.
+        (phx_sim_host "$HR" --gpus "$SIM_GPUS") || die "could not build the simulated host in $HR"
     else
         HR=""
         unset PHOENIX_GPU_HOST_ROOT

@@ -3,7 +3,7 @@
 # a stripped Release build of the CLI and the hooks, and the CUDA check program.
 # Run on the build machine (Debian 12, CUDA toolkit in /usr/local/cuda).
 #
-#   tests/gpu/build.sh            # then carry build-gpu and gpu-kit to the GPU machine
+#   tests/gpu/build.sh            # then carry build-gpu and gpu-lxc to the GPU machine
 #
 # Environment: NVCC (default /usr/local/cuda/bin/nvcc), JOBS (default 2).
 set -euo pipefail
@@ -34,8 +34,8 @@ strip --strip-unneeded "${bins[@]}"
 strip --strip-unneeded "$build/cuda_check"
 chmod 0755 "$build/cuda_check"
 
-if [[ ! -x gpu-kit/gpu-kit ]]; then
-    echo "warning: gpu-kit/ is missing: fetch it with /work/shared/tools/gpu-kit fetch gpu-kit" >&2
+if [[ ! -x gpu-lxc/gpu-kit ]]; then
+    echo "warning: gpu-lxc/ is missing: fetch it with /work/shared/tools/gpu-kit fetch gpu-lxc" >&2
 fi
 
 echo "built:"
@@ -47,4 +47,4 @@ echo "shared libraries needed (the kit provides them on the GPU machine):"
 for f in "${bins[@]}" "$build/cuda_check"; do
     readelf -d "$f" | awk -v f="${f##*/}" '/NEEDED/ {gsub(/[][]/, "", $5); printf "  %-12s %s\n", f, $5}'
 done
-du -sh "$build" gpu-kit 2>/dev/null | sed 's/^/size: /'
+du -sh "$build" gpu-lxc 2>/dev/null | sed 's/^/size: /'

@@ -5,7 +5,7 @@
 # selection, and start-time costs, on pure cgroup2.
 #
 # On the GPU machine, as root, from the repository root, with build-gpu/ (tests/gpu/build.sh)
-# and gpu-kit/ (Debian 12 LXC and the product's runtime libraries) carried along:
+# and gpu-lxc/ (Debian 12 LXC and the product's runtime libraries) carried along:
 #
 #   bash tests/gpu/run_gpu_e2e.sh
 #
@@ -18,7 +18,7 @@
 #   --simulate        simulated NVIDIA host (PHOENIX_GPU_HOST_ROOT) instead of the real one; the
 #                     CUDA checks become node checks (present inside, right rdev)
 #   --gpus N          GPUs of the simulated host (default 3)
-#   --system-lxc      use the LXC installed on this machine instead of unpacking gpu-kit/
+#   --system-lxc      use the LXC installed on this machine instead of unpacking gpu-lxc/
 #   --rows LIST       run only these rows, e.g. a,b,g; t is the timing table (default: all)
 #   --timing-runs N   starts per variant in the timing table (default 10; 0 skips it)
 #   --results DIR     where the results go (default: $OUT, else build-gpu/e2e-results)
@@ -1319,15 +1319,15 @@ setup() {
     if ((SYSTEM_LXC)); then
         LXC_SOURCE="system ($(command -v lxc-start || echo 'lxc-start not found'))"
     else
-        [[ -f gpu-kit/gpu-kit ]] || die "gpu-kit/ is missing: carry it along (or use --system-lxc)"
-        kit_env=$(bash gpu-kit/gpu-kit unpack gpu-kit 2>>"$RUNLOG") || die "gpu-kit unpack failed (see run.log)"
+        [[ -f gpu-lxc/gpu-kit ]] || die "gpu-lxc/ is missing: carry it along (or use --system-lxc)"
+        kit_env=$(bash gpu-lxc/gpu-kit unpack gpu-lxc 2>>"$RUNLOG") || die "gpu-lxc unpack failed (see run.log)"
         saved_ld=${LD_LIBRARY_PATH-}
         eval "$kit_env"
         # The kit's libraries (Debian 12's libselinux, libcap, ...) are for LXC and the product
         # only: the host's own tools keep their own.
         KIT_LD=$LD_LIBRARY_PATH
         if [[ -n $saved_ld ]]; then export LD_LIBRARY_PATH=$saved_ld; else unset LD_LIBRARY_PATH; fi
-        LXC_SOURCE="gpu-kit (Debian 12) unpacked in ${LXC_KIT_PREFIX:-/tmp/lx}"
+        LXC_SOURCE="gpu-lxc (Debian 12) unpacked in ${LXC_KIT_PREFIX:-/tmp/lx}"
     fi
     command -v lxc-start >/dev/null || die "lxc-start not found (LXC: $LXC_SOURCE)"
     LXC_VERSION=$(kx lxc-start --version 2>&1) || die "lxc-start does not run: $LXC_VERSION"

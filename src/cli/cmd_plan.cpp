@@ -1,5 +1,3 @@
-#include <sys/sysmacros.h>
-
 #include <cstdio>
 #include <iostream>
 
@@ -10,6 +8,7 @@
 #include "lxc/container_config.hpp"
 #include "lxc/lxc_container.hpp"
 #include "plan/config.hpp"
+#include "plan/host_check.hpp"
 #include "plan/plan_file.hpp"
 #include "plan/policy.hpp"
 
@@ -18,11 +17,15 @@ namespace {
 
 std::string node_state(const HostRoot& root, const PlannedNode& n) {
   if (!n.pending.empty()) return "pending: " + n.pending;
-  NodeState st = stat_node(root.path(n.host_path));
-  if (st.kind == NodeState::Kind::Missing) return "missing (pre-start creates it)";
-  if (st.kind != NodeState::Kind::CharDevice) return "not a device node (pre-start replaces it)";
-  if (st.rdev != makedev(static_cast<unsigned>(n.major), static_cast<unsigned>(n.minor))) {
-    return "stale (pre-start repairs it)";
+  switch (match_host_node(stat_node(root.path(n.host_path)), n)) {
+    case HostNodeMatch::Missing:
+      return "missing (pre-start creates it)";
+    case HostNodeMatch::NotCharDevice:
+      return "not a device node (pre-start replaces it)";
+    case HostNodeMatch::OtherRdev:
+      return "stale (pre-start repairs it)";
+    case HostNodeMatch::Planned:
+      break;
   }
   return "present";
 }

@@ -20,6 +20,7 @@
 #include "base/file_write.hpp"
 #include "base/mountinfo.hpp"
 #include "base/priority.hpp"
+#include "base/proc_cgroup.hpp"
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
 
@@ -193,19 +194,17 @@ Result<std::string> move_to_own_cgroup() {
   if (!cg) return cg.error();
   const std::string pid = std::to_string(::getpid());
   std::string used, first_error;
-  for (auto line : split_lines(*cg)) {
-    auto f = split(line, ':');
-    if (f.size() < 3) continue;
+  for (const auto& entry : parse_proc_cgroup(*cg)) {
     // Find the mount of this hierarchy: cgroup2 for "0::", else the v1 mount
     // whose options name all its controllers (or name=...).
+    const auto& ctrls = entry.controllers;
     std::string mnt;
     for (const auto& m : *mounts) {
       if (m.root != "/") continue;
       bool match = false;
-      if (f[0] == "0" && f[1].empty()) {
+      if (entry.is_cgroup2()) {
         match = m.fstype == "cgroup2";
-      } else if (m.fstype == "cgroup") {
-        auto ctrls = split(f[1], ',');
+      } else if (m.fstype == "cgroup" && !ctrls.empty()) {
         match = std::all_of(ctrls.begin(), ctrls.end(), [&](const std::string& c) { return m.has_option(c); });
       }
       if (match) {
@@ -219,12 +218,12 @@ Result<std::string> move_to_own_cgroup() {
       if (first_error.empty()) first_error = sys_error("mkdir", dir).message();
       continue;
     }
-    if (f[1].find("cpuset") != std::string::npos) init_cpuset(mnt, dir);
+    if (entry.has_controller("cpuset")) init_cpuset(mnt, dir);
     if (auto ok = write_value(dir + "/cgroup.procs", pid); !ok) {
       if (first_error.empty()) first_error = ok.error().message();
       continue;
     }
-    if (used.empty() || f[0] == "0") used = dir;
+    if (used.empty() || entry.is_cgroup2()) used = dir;
   }
   if (used.empty())
     return make_error("move to own cgroup", first_error.empty() ? "no cgroup hierarchy found" : first_error);

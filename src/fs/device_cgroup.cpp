@@ -6,6 +6,7 @@
 #include "base/file_write.hpp"
 #include "base/logging.hpp"
 #include "base/mountinfo.hpp"
+#include "base/proc_cgroup.hpp"
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
 
@@ -87,14 +88,8 @@ Result<std::unique_ptr<DeviceCgroup>> detect_device_cgroup(pid_t pid) {
 }
 
 Result<std::unique_ptr<DeviceCgroup>> detect_device_cgroup(const std::string& proc_cgroup) {
-  std::string v1_rel;
-  for (auto line : split_lines(proc_cgroup)) {
-    // "5:devices:/lxc.payload.c1"
-    auto f = split(line, ':');
-    if (f.size() < 3) continue;
-    for (const auto& ctrl : split(f[1], ','))
-      if (ctrl == "devices") v1_rel = std::string(line.substr(f[0].size() + f[1].size() + 2));
-  }
+  // "5:devices:/lxc.payload.c1"
+  const std::string v1_rel = v1_controller_path(parse_proc_cgroup(proc_cgroup), "devices").value_or("");
   if (!v1_rel.empty()) {
     auto mounts = read_mountinfo();
     if (!mounts) return mounts.error();

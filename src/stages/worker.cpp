@@ -15,6 +15,7 @@
 #include "base/clock.hpp"
 #include "base/logging.hpp"
 #include "base/priority.hpp"
+#include "base/proc_cgroup.hpp"
 #include "base/text.hpp"
 #include "base/unique_fd.hpp"
 #include "fs/device_cgroup.hpp"
@@ -242,8 +243,7 @@ void Worker::begin_status() {
     status_.cgroup = cg;
   } else if (auto own = read_small_file("/proc/self/cgroup", 65536)) {
     // Started by systemd: its transient unit's cgroup (the cgroup2 line).
-    for (auto line : split_lines(*own))
-      if (line.rfind("0::", 0) == 0) status_.cgroup = std::string(line.substr(3));
+    if (auto path = cgroup2_path(parse_proc_cgroup(*own))) status_.cgroup = *path;
   }
   if (const char* note = std::getenv("PHOENIX_GPU_SPAWN_NOTE")) spdlog::warn("{}", note);
   auto old = read_status(state_.status_path());

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/host_config.hpp"
 #include "host/host_discovery.hpp"
 #include "lxc/container_config.hpp"
 #include "lxc/lxc_container.hpp"
@@ -34,9 +35,7 @@ std::string node_state(const HostRoot& root, const PlannedNode& n) {
 
 int cmd_plan(const CommonOptions& common, const PlanOptions& opts) {
   const HostRoot root = common.host_root.empty() ? HostRoot::from_env() : HostRoot(common.host_root);
-  auto cfg = load_host_config(config_path());
-  if (!cfg) std::cerr << "warning: " << cfg.error().message() << "; using the built-in defaults\n";
-  const HostConfig config = cfg ? *cfg : HostConfig{};
+  const HostConfig config = host_config_or_defaults(BrokenConfig::Warn);
 
   ContainerPolicy policy = parse_policy("", config);
   std::string lxcpath = opts.lxcpath.empty() ? lxc_default_path() : opts.lxcpath;

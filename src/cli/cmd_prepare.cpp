@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/host_config.hpp"
 #include "fs/host_nodes.hpp"
 #include "host/modules.hpp"
 #include "plan/config.hpp"
@@ -10,9 +11,7 @@ namespace phx::cli {
 
 int cmd_prepare_host(const CommonOptions& common) {
   const HostRoot root = common.host_root.empty() ? HostRoot::from_env() : HostRoot(common.host_root);
-  auto cfg = load_host_config(config_path());
-  if (!cfg) std::cerr << "warning: " << cfg.error().message() << "; using the built-in defaults\n";
-  const HostConfig config = cfg ? *cfg : HostConfig{};
+  const HostConfig config = host_config_or_defaults(BrokenConfig::Warn);
 
   HostSnapshot host = wait_for_driver(root, config.driver_wait, config.load_modules);
   if (!host.driver_loaded) {

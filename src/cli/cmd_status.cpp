@@ -12,6 +12,7 @@
 
 #include "base/text.hpp"
 #include "cli/commands.hpp"
+#include "cli/host_config.hpp"
 #include "cli/status_report.hpp"
 #include "lxc/container_config.hpp"
 #include "lxc/lxc_container.hpp"
@@ -28,8 +29,7 @@ namespace phx::cli {
 namespace {
 
 StateDir state_for(const std::string& name, const std::string& lxcpath) {
-  auto cfg = load_host_config(config_path());
-  return StateDir{state_base(cfg ? cfg->state_dir : HostConfig{}.state_dir),
+  return StateDir{state_base(host_config_or_defaults(BrokenConfig::Quiet).state_dir),
                   lxcpath.empty() ? lxc_default_path() : lxcpath, name};
 }
 
@@ -171,8 +171,7 @@ void add_unrecorded(std::vector<ContainerReport>& rows, const HostConfig& cfg, c
 }  // namespace
 
 int cmd_status_all(const std::string& format, const std::string& lxcpath) {
-  auto loaded = load_host_config(config_path());
-  const HostConfig cfg = loaded ? *loaded : HostConfig{};
+  const HostConfig cfg = host_config_or_defaults(BrokenConfig::Quiet);
   auto rows = collect_reports(state_base(cfg.state_dir));
   mark_running(rows);
   add_unrecorded(rows, cfg, lxcpath);
@@ -234,9 +233,7 @@ int cmd_install_driver(const CommonOptions& common, const std::string& name, con
     std::cerr << "error: " << rc.error().message() << "\n";
     return code;
   }
-  auto cfg = load_host_config(config_path());
-  if (!cfg) std::cerr << "warning: " << cfg.error().message() << "; using the built-in defaults\n";
-  const HostConfig config = cfg ? *cfg : HostConfig{};
+  const HostConfig config = host_config_or_defaults(BrokenConfig::Warn);
   const StateDir& sd = rc->state;
   auto* c = &rc->container;
   const PlanFile* pf = &rc->plan;

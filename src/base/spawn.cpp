@@ -17,6 +17,7 @@
 
 #include <algorithm>
 
+#include "base/env_vars.hpp"
 #include "base/file_write.hpp"
 #include "base/mountinfo.hpp"
 #include "base/priority.hpp"
@@ -29,15 +30,10 @@ namespace {
 
 constexpr const char* kOwnCgroup = "phoenix-gpu-hooks";
 
-// Environment a transient unit needs to see the same host as the hook.
-const char* const kPassEnv[] = {"PHOENIX_GPU_HOST_ROOT", "PHOENIX_GPU_STATE_DIR", "PHOENIX_GPU_LOG_DIR",
-                                "PHOENIX_GPU_CONFIG",    "PHOENIX_GPU_MODPROBE",  "PHOENIX_GPU_NO_MOUNT_API",
-                                "PHOENIX_GPU_NO_OPENAT2"};
-
 bool systemd_running() {
   struct stat st {};
   return ::stat("/run/systemd/system", &st) == 0 && S_ISDIR(st.st_mode) &&
-         ::access("/usr/bin/systemd-run", X_OK) == 0 && std::getenv("PHOENIX_GPU_NO_SYSTEMD") == nullptr;
+         ::access("/usr/bin/systemd-run", X_OK) == 0 && env_value(EnvVar::NoSystemd) == nullptr;
 }
 
 Status write_value(const std::string& path, const std::string& value) { return write_existing_file(path, value); }
@@ -239,7 +235,9 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
   const bool use_systemd = systemd_running();
   if (use_systemd) {
     args = {"/usr/bin/systemd-run", "--quiet", "--collect", "--no-block", "--unit=" + unit_name};
-    for (const char* k : kPassEnv) {
+    // A transient unit does not inherit the hook's environment: these let
+    // it see the same host as the hook.
+    for (const char* k : worker_env_names()) {
       if (const char* v = std::getenv(k)) args.push_back(std::string("--setenv=") + k + "=" + v);
     }
     args.insert(args.end(), argv.begin(), argv.end());
@@ -285,7 +283,7 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
       if (why.empty()) ::_exit(0);
       // No unit (a name left from an earlier start, no manager): the worker
       // still runs, the old way, and says why in its log.
-      ::setenv("PHOENIX_GPU_SPAWN_NOTE",
+      ::setenv(env_name(EnvVar::SpawnNote),
                ("systemd-run failed (" + why + "); started in the own cgroup instead").c_str(), 1);
       cargv.clear();
       for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
@@ -295,7 +293,7 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
         cgroup_note = moved ? *moved : "";
       }
     }
-    if (!cgroup_note.empty()) ::setenv("PHOENIX_GPU_WORKER_CGROUP", cgroup_note.c_str(), 1);
+    if (!cgroup_note.empty()) ::setenv(env_name(EnvVar::WorkerCgroup), cgroup_note.c_str(), 1);
     ::execv(cargv[0], cargv.data());
     ::_exit(127);
   }

@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "base/env_vars.hpp"
 #include "base/logging.hpp"
 #include "cli/commands.hpp"
 
@@ -21,8 +22,8 @@ int main(int argc, char** argv) {
       "(install-driver), a node not made (prepare-host);\n"
       "2 bad usage; "
       "3 could not run (unreadable container config, no permission).\n"
-      "Environment: PHOENIX_GPU_HOST_ROOT (same as --host-root), PHOENIX_GPU_CONFIG (config file,\n"
-      "default /etc/phoenix-gpu-hooks/config.toml). See phoenix-gpu(1) and phoenix-gpu-hooks(7).");
+      "Environment:\n" +
+      phx::user_env_help() + "See phoenix-gpu(1) and phoenix-gpu-hooks(7).");
 
   CommonOptions common;
   auto add_common = [&](CLI::App* sub) {

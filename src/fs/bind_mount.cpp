@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "base/env_vars.hpp"
 #include "fs/safe_path.hpp"
 
 // Debian 12's glibc has no wrappers for the new mount API.
@@ -37,7 +38,7 @@ int sys_move_mount(int from, const char* from_path, int to, const char* to_path,
 }
 
 bool mount_api_disabled() {
-  const char* env = std::getenv("PHOENIX_GPU_NO_MOUNT_API");
+  const char* env = env_value(EnvVar::NoMountApi);
   return env != nullptr && std::strcmp(env, "1") == 0;
 }
 

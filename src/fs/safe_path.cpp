@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "base/env_vars.hpp"
 #include "base/text.hpp"
 
 namespace phx {
@@ -19,7 +20,7 @@ std::atomic<bool> g_force_fallback{false};
 
 bool fallback_forced() {
   if (g_force_fallback) return true;
-  const char* env = std::getenv("PHOENIX_GPU_NO_OPENAT2");
+  const char* env = env_value(EnvVar::NoOpenat2);
   return env != nullptr && std::strcmp(env, "1") == 0;
 }
 

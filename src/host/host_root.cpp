@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "base/env_vars.hpp"
+
 namespace phx {
 
 HostRoot::HostRoot(std::string root) {
@@ -13,7 +15,7 @@ HostRoot::HostRoot(std::string root) {
 }
 
 HostRoot HostRoot::from_env() {
-  const char* env = std::getenv(kHostRootEnv);
+  const char* env = env_value(EnvVar::HostRoot);
   return HostRoot(env != nullptr && *env != '\0' ? env : "/");
 }
 

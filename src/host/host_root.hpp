@@ -7,8 +7,6 @@
 
 namespace phx {
 
-inline constexpr const char* kHostRootEnv = "PHOENIX_GPU_HOST_ROOT";
-
 class HostRoot {
  public:
   explicit HostRoot(std::string root = "/");

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "base/env_vars.hpp"
 #include "base/process.hpp"
 #include "base/text.hpp"
 
@@ -9,7 +10,7 @@ namespace phx {
 
 Status load_module(const HostRoot& root, const std::string& module, std::chrono::milliseconds timeout) {
   std::string program;
-  if (const char* env = std::getenv("PHOENIX_GPU_MODPROBE"); env != nullptr && *env == '/') {
+  if (const char* env = env_value(EnvVar::Modprobe); env != nullptr && *env == '/') {
     program = env;
   } else if (root.simulated()) {
     return Error{"modprobe", module, 0, "simulated host: modules are not loaded (set PHOENIX_GPU_MODPROBE)"};

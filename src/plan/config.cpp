@@ -5,6 +5,7 @@
 
 #include <toml++/toml.h>
 
+#include "base/env_vars.hpp"
 #include "base/text.hpp"
 
 namespace phx {
@@ -153,7 +154,7 @@ Status check_ascii_outside_comments(std::string_view text, const std::string& pa
 }  // namespace
 
 std::string config_path() {
-  const char* env = std::getenv(kConfigEnv);
+  const char* env = env_value(EnvVar::Config);
   return env != nullptr && *env != '\0' ? env : kDefaultConfigPath;
 }
 
@@ -211,7 +212,7 @@ Result<HostConfig> load_host_config(const std::string& path) {
 }
 
 std::string effective_log_dir(const HostConfig& cfg) {
-  const char* env = std::getenv("PHOENIX_GPU_LOG_DIR");
+  const char* env = env_value(EnvVar::LogDir);
   return env != nullptr && *env == '/' ? env : cfg.log_dir;
 }
 

@@ -11,7 +11,6 @@
 
 namespace phx {
 
-inline constexpr const char* kConfigEnv = "PHOENIX_GPU_CONFIG";
 inline constexpr const char* kDefaultConfigPath = "/etc/phoenix-gpu-hooks/config.toml";
 
 using Millis = std::chrono::milliseconds;

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "base/env_vars.hpp"
+
 namespace phx {
 
 std::string escape_lxcpath(const std::string& lxcpath) {
@@ -60,7 +62,7 @@ Status check_container_name(const std::string& name) {
 std::string StateDir::dir() const { return base + "/" + escape_lxcpath(lxcpath) + "/" + name; }
 
 std::string state_base(const std::string& configured) {
-  const char* env = std::getenv(kStateDirEnv);
+  const char* env = env_value(EnvVar::StateDir);
   if (env != nullptr && *env == '/') return env;
   return configured.empty() ? kDefaultStateDir : configured;
 }

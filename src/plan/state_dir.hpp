@@ -8,7 +8,6 @@
 
 namespace phx {
 
-inline constexpr const char* kStateDirEnv = "PHOENIX_GPU_STATE_DIR";
 inline constexpr const char* kDefaultStateDir = "/run/phoenix-gpu-hooks";
 
 // "/var/lib/lxc" -> "var-lib-lxc"; '-' and anything odd are %-escaped so two

@@ -13,6 +13,7 @@
 
 #include "base/capabilities.hpp"
 #include "base/clock.hpp"
+#include "base/env_vars.hpp"
 #include "base/logging.hpp"
 #include "base/priority.hpp"
 #include "base/proc_cgroup.hpp"
@@ -239,13 +240,13 @@ void Worker::begin_status() {
   status_.container = name_;
   status_.lxcpath = lxcpath_;
   status_.worker_pid = static_cast<int>(::getpid());
-  if (const char* cg = std::getenv("PHOENIX_GPU_WORKER_CGROUP")) {
+  if (const char* cg = env_value(EnvVar::WorkerCgroup)) {
     status_.cgroup = cg;
   } else if (auto own = read_small_file("/proc/self/cgroup", 65536)) {
     // Started by systemd: its transient unit's cgroup (the cgroup2 line).
     if (auto path = cgroup2_path(parse_proc_cgroup(*own))) status_.cgroup = *path;
   }
-  if (const char* note = std::getenv("PHOENIX_GPU_SPAWN_NOTE")) spdlog::warn("{}", note);
+  if (const char* note = env_value(EnvVar::SpawnNote)) spdlog::warn("{}", note);
   auto old = read_status(state_.status_path());
   status_.started_unix_ms = old ? old->started_unix_ms : unix_ms();
 }

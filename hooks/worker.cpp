@@ -6,7 +6,7 @@
 
 int main(int argc, char** argv) {
   if (argc != 3) {
-    std::fprintf(stderr, "usage: %s NAME LXCPATH (started by the post-start hook)\n", argv[0]);
+    (void)std::fprintf(stderr, "usage: %s NAME LXCPATH (started by the post-start hook)\n", argv[0]);
     return 2;
   }
   return phx::run_worker(argv[1], argv[2]);

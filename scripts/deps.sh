@@ -8,7 +8,7 @@ pkgs=(
   libgtest-dev libgmock-dev
   busybox-static uidmap strace
   debhelper dpkg-dev fakeroot lintian
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev clang-format clang-tidy shellcheck
   mmdebstrap
 )
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test, as CI does (root; it starts real LXC containers):
-#  1. build with warnings as errors; unit tests; integration tests on real
-#     LXC containers against a simulated NVIDIA host;
+#  1. build with warnings as errors; the lint (scripts/lint.sh: clang-format,
+#     shellcheck, clang-tidy; any finding fails); unit tests; integration
+#     tests on real LXC containers against a simulated NVIDIA host;
 #  2. the same two suites built with AddressSanitizer and UBSan;
 #  3. each libFuzzer target briefly on its seed corpus;
 #  4. the Debian package: build, lintian, install, integration tests against
@@ -26,6 +27,7 @@ stage "build and test (RelWithDebInfo, -Werror)"
 build=${PHX_BUILD_DIR:-build-test}
 cmake -S . -B "$build" -DPHX_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$jobs"
+scripts/lint.sh "$build"
 (cd "$build" && ctest -L unit --output-on-failure && ctest -L integration --output-on-failure)
 
 if [[ ${PHX_SKIP_SANITIZE:-0} != 1 ]]; then

@@ -42,7 +42,8 @@ int journal_priority(spdlog::level::level_enum level) {
   }
 }
 
-JournalSink::JournalSink(std::string identifier, std::string program, std::string container, std::string socket_path)
+JournalSink::JournalSink(std::string identifier, std::string program, std::string container,
+                         const std::string& socket_path)
     : identifier_(std::move(identifier)), program_(std::move(program)), container_(std::move(container)) {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;

@@ -29,7 +29,7 @@ class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
   // The socket is connected once here; messages that cannot be sent are
   // dropped (logging never fails a hook). `ok()` says whether it connected.
   JournalSink(std::string identifier, std::string program, std::string container,
-              std::string socket_path = kJournalSocket);
+              const std::string& socket_path = kJournalSocket);
   bool ok() const { return static_cast<bool>(fd_); }
 
  protected:

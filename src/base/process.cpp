@@ -19,6 +19,7 @@ Result<ProcessResult> run_process(const std::vector<std::string>& argv, std::chr
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return sys_error("pipe2", argv[0]);
   UniqueFd rd(pipefd[0]), wr(pipefd[1]);
   std::vector<char*> cargv;
+  cargv.reserve(argv.size() + 1);
   for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
   cargv.push_back(nullptr);
 

@@ -244,6 +244,7 @@ Result<SpawnResult> spawn_detached(const std::vector<std::string>& argv, const s
     result.how = "systemd unit " + unit_name;
   }
   std::vector<char*> cargv;
+  cargv.reserve(args.size() + 1);
   for (auto& a : args) cargv.push_back(a.data());
   cargv.push_back(nullptr);
 

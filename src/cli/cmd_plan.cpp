@@ -102,8 +102,8 @@ int cmd_plan(const CommonOptions& common, const PlanOptions& opts) {
   std::cout << "nodes\n";
   for (const auto& n : plan->nodes) {
     char line[256];
-    std::snprintf(line, sizeof line, "  %-34s c %d:%-4d %04o %u:%u  %s\n", n.container_path.c_str(), n.major, n.minor,
-                  static_cast<unsigned>(n.mode), n.uid, n.gid, node_state(root, n).c_str());
+    (void)std::snprintf(line, sizeof line, "  %-34s c %d:%-4d %04o %u:%u  %s\n", n.container_path.c_str(), n.major,
+                        n.minor, static_cast<unsigned>(n.mode), n.uid, n.gid, node_state(root, n).c_str());
     std::cout << line;
   }
   std::cout << "cgroup rules  (each added at start only where the container's device cgroup denies the node)\n";

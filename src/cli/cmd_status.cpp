@@ -38,9 +38,9 @@ void print_checks(const std::vector<NodeCheck>& checks) {
     char line[512];
     // status.json and the check's answer carry text from the container:
     // nothing of it may drive the terminal.
-    std::snprintf(line, sizeof line, "  %-34s %-10s %s%s\n", printable(c.path).c_str(),
-                  std::string(to_string(c.result)).c_str(), printable(c.detail).c_str(),
-                  c.hotplugged ? " (hot-plugged)" : "");
+    (void)std::snprintf(line, sizeof line, "  %-34s %-10s %s%s\n", printable(c.path).c_str(),
+                        std::string(to_string(c.result)).c_str(), printable(c.detail).c_str(),
+                        c.hotplugged ? " (hot-plugged)" : "");
     std::cout << line;
   }
 }

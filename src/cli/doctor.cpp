@@ -185,7 +185,7 @@ std::vector<Finding> major_findings(const HostSnapshot& h) {
 
 Finding node_finding(const std::string& path, const NodeState& st, const PlannedNode& n) {
   char want[32];
-  std::snprintf(want, sizeof want, "%d:%d", n.major, n.minor);
+  (void)std::snprintf(want, sizeof want, "%d:%d", n.major, n.minor);
   switch (match_host_node(st, n)) {
     case HostNodeMatch::Missing:
       return {S::Warning, "nodes", path + " is missing (want c " + want + ")",
@@ -203,7 +203,7 @@ Finding node_finding(const std::string& path, const NodeState& st, const Planned
   }
   if (st.mode != n.mode || st.uid != n.uid || st.gid != n.gid) {
     char got[64];
-    std::snprintf(got, sizeof got, "%04o %u:%u, want %04o %u:%u", st.mode, st.uid, st.gid, n.mode, n.uid, n.gid);
+    (void)std::snprintf(got, sizeof got, "%04o %u:%u, want %04o %u:%u", st.mode, st.uid, st.gid, n.mode, n.uid, n.gid);
     return {S::Warning, "nodes", path + " has mode/owner " + got, "the pre-start hook repairs it at the next start"};
   }
   return {S::Ok, "nodes", path + " c " + want, {}};

@@ -6,7 +6,9 @@
 #include "base/logging.hpp"
 #include "cli/commands.hpp"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   using namespace phx::cli;
   CLI::App app{
       "phoenix-gpu: diagnose and plan NVIDIA GPU access for LXC containers.\n"
@@ -120,4 +122,19 @@ int main(int argc, char** argv) {
   if (*verify_cmd) return cmd_verify(common, ct_name, ct_lxcpath);
   if (*install_cmd) return cmd_install_driver(common, ct_name, ct_lxcpath);
   return kUsage;
+}
+
+}  // namespace
+
+// An exception that reaches here (out of memory, a library's) ends the
+// command with a message and "could not run", not with std::terminate.
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "phoenix-gpu: " << e.what() << "\n";
+  } catch (...) {
+    std::cerr << "phoenix-gpu: unexpected error\n";
+  }
+  return phx::cli::kFailure;
 }

@@ -72,7 +72,7 @@ std::string label(const std::string& v) {
 std::string ContainerReport::state_name() const { return status ? std::string(to_string(status->state)) : "unknown"; }
 
 std::string ContainerReport::problem() const {
-  const std::string p = status ? first_problem(*status) : error;
+  std::string p = status ? first_problem(*status) : error;
   if (running == false) return "not running; its last start: " + (p.empty() ? state_name() : p);
   return p;
 }
@@ -133,9 +133,9 @@ std::string report_table(const std::vector<ContainerReport>& rows) {
                   const std::string& running, const std::string& ms, const std::string& driver,
                   const std::string& problem) {
     char buf[1024];
-    std::snprintf(buf, sizeof buf, "%-*s  %-*s  %-9s  %-7s  %-7s  %8s  %-12s  %s", static_cast<int>(wname),
-                  name.c_str(), static_cast<int>(wpath), path.c_str(), state.c_str(), gpus.c_str(), running.c_str(),
-                  ms.c_str(), driver.c_str(), problem.c_str());
+    (void)std::snprintf(buf, sizeof buf, "%-*s  %-*s  %-9s  %-7s  %-7s  %8s  %-12s  %s", static_cast<int>(wname),
+                        name.c_str(), static_cast<int>(wpath), path.c_str(), state.c_str(), gpus.c_str(),
+                        running.c_str(), ms.c_str(), driver.c_str(), problem.c_str());
     std::string s = buf;
     while (!s.empty() && s.back() == ' ') s.pop_back();
     return s + "\n";
@@ -204,7 +204,7 @@ std::string report_prometheus(const std::vector<ContainerReport>& rows) {
   for (const auto& r : rows) {
     if (!r.verified() || r.status->ms_to_verified < 0) continue;
     char v[32];
-    std::snprintf(v, sizeof v, "%.3f", static_cast<double>(r.status->ms_to_verified) / 1000.0);
+    (void)std::snprintf(v, sizeof v, "%.3f", static_cast<double>(r.status->ms_to_verified) / 1000.0);
     out += "phoenix_gpu_container_verified_seconds{" + ids(r) + "} " + v + "\n";
   }
   out +=

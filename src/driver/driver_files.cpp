@@ -136,6 +136,7 @@ struct Candidate {
 
 std::vector<Candidate> from_cache(const std::vector<LdCacheEntry>& entries) {
   std::vector<Candidate> out;
+  out.reserve(entries.size());
   for (const auto& e : entries) out.push_back({e.path, e.soname, e.abi()});
   return out;
 }
@@ -174,7 +175,7 @@ std::vector<Candidate> from_dirs(const HostRoot& root, const std::vector<std::st
 
 std::string find_binary(const HostRoot& root, const std::string& name) {
   for (const auto& dir : kBinDirs) {
-    const std::string real = resolve_host_file(root, dir + "/" + name);
+    std::string real = resolve_host_file(root, dir + "/" + name);
     if (!real.empty()) return real;
   }
   return {};

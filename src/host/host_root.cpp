@@ -7,7 +7,7 @@
 
 namespace phx {
 
-HostRoot::HostRoot(std::string root) {
+HostRoot::HostRoot(const std::string& root) {
   const std::filesystem::path given = root.empty() ? std::filesystem::path("/") : std::filesystem::path(root);
   std::filesystem::path p = std::filesystem::absolute(given).lexically_normal();
   root_ = p.string();

@@ -9,7 +9,7 @@ namespace phx {
 
 class HostRoot {
  public:
-  explicit HostRoot(std::string root = "/");
+  explicit HostRoot(const std::string& root = "/");
   // PHOENIX_GPU_HOST_ROOT, else "/".
   static HostRoot from_env();
 

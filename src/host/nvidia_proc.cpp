@@ -100,8 +100,8 @@ std::optional<std::string> normalize_pci_address(std::string_view s) {
   auto domain = parse_int(dom, 16);
   if (!domain || *domain > 0xffff) return std::nullopt;  // Linux PCI domains fit 16 bits here
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04llx:%s:%s.%s", *domain, to_lower(parts[1]).c_str(), to_lower(dev).c_str(),
-                fn.c_str());
+  (void)std::snprintf(buf, sizeof buf, "%04llx:%s:%s.%s", *domain, to_lower(parts[1]).c_str(), to_lower(dev).c_str(),
+                      fn.c_str());
   return std::string(buf);
 }
 
@@ -199,8 +199,8 @@ Result<DeviceFileParams> parse_params(std::string_view text, const std::string& 
     return {};
   };
   long long uid = 0, gid = 0, mode = 0666, modify = 1;
-  for (auto r : {num("DeviceFileUID", 0xfffffffe, uid), num("DeviceFileGID", 0xfffffffe, gid),
-                 num("DeviceFileMode", 07777, mode), num("ModifyDeviceFiles", 1, modify)}) {
+  for (const auto& r : {num("DeviceFileUID", 0xfffffffe, uid), num("DeviceFileGID", 0xfffffffe, gid),
+                        num("DeviceFileMode", 07777, mode), num("ModifyDeviceFiles", 1, modify)}) {
     if (!r) return r.error();
   }
   if (kv.find("DeviceFileMode") == kv.end()) {

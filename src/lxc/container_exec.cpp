@@ -61,7 +61,7 @@ int trampoline_fn(void* arg) {
   const auto* t = static_cast<const Trampoline*>(arg);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (::setsid() < 0 && ::getsid(0) != ::getpid()) {
-    std::fprintf(stderr, "setsid: %s\n", std::strerror(errno));
+    (void)std::fprintf(stderr, "setsid: %s\n", std::strerror(errno));
     return 126;
   }
   if (t->keep_fd >= 0) {
@@ -130,8 +130,8 @@ void kill_child(int) {
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFSIGNALED(status)) {
-    ::signal(WTERMSIG(status), SIG_DFL);
-    ::raise(WTERMSIG(status));
+    (void)::signal(WTERMSIG(status), SIG_DFL);
+    (void)::raise(WTERMSIG(status));
     ::_exit(128 + WTERMSIG(status));
   }
   ::_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 127);

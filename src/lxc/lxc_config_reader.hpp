@@ -41,6 +41,8 @@ enum class ListKey { Environment, EnvironmentRuntime, EnvironmentHooks, Idmap, C
 // The key's name as written in a config ("lxc.environment.runtime").
 const char* key_name(ListKey k);
 
+// clang-tidy 14 names the loop variable of the implicit array copy (__i0).
+// NOLINTNEXTLINE(bugprone-reserved-identifier)
 struct LxcConfigValues {
   // Per ListKey, the items in order, as liblxc's get_config_item returns
   // them (idmap items normalised to "u 0 100000 65536").

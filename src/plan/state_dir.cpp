@@ -20,7 +20,7 @@ std::string escape_lxcpath(const std::string& lxcpath) {
       out += static_cast<char>(c);
     } else {
       char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02x", c);
+      (void)std::snprintf(buf, sizeof buf, "%%%02x", c);
       out += buf;
     }
   }

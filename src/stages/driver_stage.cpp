@@ -62,7 +62,7 @@ bool copy_fd3_to(const std::string& path) {
   UniqueFd in(3);
   UniqueFd out(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0700));
   if (!out) {
-    std::fprintf(stderr, "create %s: %s\n", path.c_str(), std::strerror(errno));
+    (void)std::fprintf(stderr, "create %s: %s\n", path.c_str(), std::strerror(errno));
     return false;
   }
   char buf[65536];
@@ -70,12 +70,12 @@ bool copy_fd3_to(const std::string& path) {
     ssize_t n = ::read(in.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      std::fprintf(stderr, "read the installer: %s\n", std::strerror(errno));
+      (void)std::fprintf(stderr, "read the installer: %s\n", std::strerror(errno));
       return false;
     }
     if (n == 0) break;
     if (auto ok = write_all(out.get(), std::string_view(buf, static_cast<std::size_t>(n)), path); !ok) {
-      std::fprintf(stderr, "%s\n", ok.error().message().c_str());
+      (void)std::fprintf(stderr, "%s\n", ok.error().message().c_str());
       return false;
     }
   }
@@ -92,7 +92,7 @@ int exec_fn(void* payload) {
   for (auto& a : p->argv) argv.push_back(a.data());
   argv.push_back(nullptr);
   ::execv(argv[0], argv.data());
-  std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
+  (void)std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
   return 127;
 }
 

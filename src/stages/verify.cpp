@@ -88,7 +88,7 @@ std::string mode_string(mode_t m) {
   s[0] = type_char(m);
   const char* rwx = "rwxrwxrwx";
   for (int i = 0; i < 9; ++i)
-    if (m & (1 << (8 - i))) s[static_cast<std::size_t>(i + 1)] = rwx[i];
+    if (m & (1 << (8 - i))) s[static_cast<std::size_t>(i) + 1] = rwx[i];
   if (m & S_ISUID) s[3] = (m & S_IXUSR) ? 's' : 'S';
   if (m & S_ISGID) s[6] = (m & S_IXGRP) ? 's' : 'S';
   if (m & S_ISVTX) s[9] = (m & S_IXOTH) ? 't' : 'T';
@@ -162,8 +162,9 @@ std::string list_directory(const std::string& dir, std::size_t max_entries) {
     std::string size = S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)
                            ? std::to_string(major(st.st_rdev)) + ", " + std::to_string(minor(st.st_rdev))
                            : std::to_string(st.st_size);
-    std::snprintf(line, sizeof line, "  %s %3lu %5u %5u %9s %s", mode_string(st.st_mode).c_str(),
-                  static_cast<unsigned long>(st.st_nlink), st.st_uid, st.st_gid, size.c_str(), flat(name).c_str());
+    (void)std::snprintf(line, sizeof line, "  %s %3lu %5u %5u %9s %s", mode_string(st.st_mode).c_str(),
+                        static_cast<unsigned long>(st.st_nlink), st.st_uid, st.st_gid, size.c_str(),
+                        flat(name).c_str());
     out += line;
     if (S_ISLNK(st.st_mode)) {
       char target[256];

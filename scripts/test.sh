@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test, as CI does (root; it starts real LXC containers):
 #  1. build with warnings as errors; the lint (scripts/lint.sh: clang-format,
-#     shellcheck, clang-tidy; any finding fails); unit tests; integration
+#     clang-tidy, shellcheck; any finding fails); unit tests; integration
 #     tests on real LXC containers against a simulated NVIDIA host;
 #  2. the same two suites built with AddressSanitizer and UBSan;
 #  3. each libFuzzer target briefly on its seed corpus;
